@@ -1,0 +1,216 @@
+/*
+ * netif_receive_skb and the packet-type registry (the kernel's
+ * net/core/dev.c receive half).
+ *
+ * Context: receive functions run on workers.  The ethertype table is filled
+ * before workers start and read without locks; the tap list (ptype_all)
+ * may change at run time under ptype_lock and is read with acquire loads.
+ */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "core/debug.h"
+#include "core/dev.h"
+#include "core/netdev.h"
+#include "core/skb.h"
+#include "core/softnet.h"
+#include "net/wire/ether.h"
+#include "net/wire/ip.h"
+
+#define PTYPE_HASH_SIZE 16
+
+static struct packet_type *ptype_base[PTYPE_HASH_SIZE];
+static _Atomic(struct packet_type *) ptype_all;
+static pthread_mutex_t ptype_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t flow_hash_seed = 0x9e3779b9u;
+
+static unsigned int ptype_head(uint16_t type)
+{
+	return ntohs(type) & (PTYPE_HASH_SIZE - 1);
+}
+
+void dev_add_pack(struct packet_type *pt)
+{
+	pthread_mutex_lock(&ptype_lock);
+	if (pt->type == htons(ETH_P_ALL_NS)) {
+		pt->next = atomic_load_explicit(&ptype_all, memory_order_relaxed);
+		atomic_store_explicit(&ptype_all, pt, memory_order_release);
+	} else {
+		unsigned int h = ptype_head(pt->type);
+
+		pt->next = ptype_base[h];
+		ptype_base[h] = pt;
+	}
+	pthread_mutex_unlock(&ptype_lock);
+}
+
+void dev_remove_pack(struct packet_type *pt)
+{
+	struct packet_type **pp;
+
+	pthread_mutex_lock(&ptype_lock);
+	if (pt->type == htons(ETH_P_ALL_NS)) {
+		struct packet_type *head = atomic_load(&ptype_all);
+
+		if (head == pt) {
+			atomic_store_explicit(&ptype_all, pt->next, memory_order_release);
+		} else {
+			for (struct packet_type *p = head; p; p = p->next)
+				if (p->next == pt) {
+					p->next = pt->next;
+					break;
+				}
+		}
+	} else {
+		for (pp = &ptype_base[ptype_head(pt->type)]; *pp; pp = &(*pp)->next)
+			if (*pp == pt) {
+				*pp = pt->next;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&ptype_lock);
+}
+
+/* Deliver clones to every tap (packet capture, netstackctl capture). */
+static void deliver_taps(struct packet_type *pt, struct sk_buff *skb)
+{
+	for (; pt; pt = pt->next) {
+		struct sk_buff *c = skb_clone(skb);
+
+		if (c)
+			pt->func(c, skb->dev, pt);
+	}
+}
+
+int __netif_receive_skb(struct sk_buff *skb)
+{
+	struct softnet_data *sd = this_softnet();
+	struct packet_type *taps;
+	struct packet_type *pt;
+
+	if (sd)
+		ns_counter_inc(&sd->processed);
+	skb_reset_network_header(skb);
+	skb->transport_header = SKB_HDR_UNSET;
+
+	taps = atomic_load_explicit(&ptype_all, memory_order_acquire);
+	if (ns_unlikely(taps != NULL))
+		deliver_taps(taps, skb);
+
+	for (pt = ptype_base[ptype_head(skb->protocol)]; pt; pt = pt->next)
+		if (pt->type == skb->protocol)
+			return pt->func(skb, skb->dev, pt);
+
+	kfree_skb_reason(skb, SKB_DROP_REASON_UNHANDLED_PROTO);
+	return -1;
+}
+
+static inline uint32_t rol32(uint32_t w, unsigned int s)
+{
+	return (w << s) | (w >> (32 - s));
+}
+
+/* A small avalanche mix (the finaliser of MurmurHash3). */
+static uint32_t hash_mix(uint32_t a, uint32_t b, uint32_t c)
+{
+	uint32_t h = flow_hash_seed ^ a;
+
+	h = rol32(h * 0xcc9e2d51u, 15) * 0x1b873593u ^ b;
+	h = rol32(h, 13) * 5 + 0xe6546b64u;
+	h ^= c;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/*
+ * The flow dissector, reduced to what RPS needs: a hash over addresses,
+ * protocol and ports that is symmetric (both directions of a flow hash the
+ * same), so that the worker that owns a connection also gets its replies.
+ * skb->data points at the network header.
+ */
+uint32_t skb_get_hash(struct sk_buff *skb)
+{
+	const struct iphdr *iph;
+	uint32_t a, b, ports = 0;
+	unsigned int ihl;
+
+	if (skb->l4_hash)
+		return skb->hash;
+	if (skb->protocol != htons(ETH_P_IP) || !skb_may_pull(skb, sizeof(*iph))) {
+		skb->hash = hash_mix(skb->protocol, 0, 0);
+		skb->l4_hash = 1;
+		return skb->hash;
+	}
+	iph = (const struct iphdr *)skb->data;
+	ihl = iph_ihl(iph) * 4u;
+	a = iph->saddr;
+	b = iph->daddr;
+	if ((iph->protocol == IPPROTO_TCP_NS || iph->protocol == IPPROTO_UDP_NS) &&
+	    !(iph->frag_off & htons(IP_MF | IP_OFFSET)) && ihl >= IP_MIN_HLEN &&
+	    skb_may_pull(skb, ihl + sizeof(struct l4_ports))) {
+		struct l4_ports p;
+
+		memcpy(&p, skb->data + ihl, sizeof(p));
+		/* Order the endpoints so that both directions agree. */
+		if (a > b || (a == b && p.source > p.dest)) {
+			uint32_t t = a;
+
+			a = b;
+			b = t;
+			ports = ((uint32_t)p.dest << 16) | p.source;
+		} else {
+			ports = ((uint32_t)p.source << 16) | p.dest;
+		}
+	} else if (a > b) {
+		uint32_t t = a;
+
+		a = b;
+		b = t;
+	}
+	skb->hash = hash_mix(a, b, ports ^ iph->protocol);
+	skb->l4_hash = 1;
+	return skb->hash;
+}
+
+/* get_rps_cpu: map the flow hash onto the queue's RPS mask. */
+static int get_rps_cpu(const struct netdev_rx_queue *rxq, struct sk_buff *skb)
+{
+	uint32_t mask = rxq->rps_mask;
+	unsigned int n = (unsigned int)__builtin_popcount(mask);
+	unsigned int k;
+
+	if (n == 0)
+		return -1;
+	k = (unsigned int)(((uint64_t)skb_get_hash(skb) * n) >> 32);
+	for (int cpu = 0; cpu < 32; cpu++) {
+		if (!(mask & (1u << cpu)))
+			continue;
+		if (k-- == 0)
+			return cpu < nr_workers ? cpu : -1;
+	}
+	return -1;
+}
+
+int netif_receive_skb(struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
+	int cpu;
+
+	if (dev && skb->queue_mapping < dev->num_rx_queues && nr_workers > 1) {
+		cpu = get_rps_cpu(&dev->rx[skb->queue_mapping], skb);
+		if (cpu >= 0 && cpu != smp_processor_id())
+			return enqueue_to_backlog(skb, cpu);
+	}
+	return __netif_receive_skb(skb);
+}
+
+int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
+{
+	(void)napi;
+	return netif_receive_skb(skb);
+}

@@ -1,0 +1,61 @@
+/*
+ * The packet-type registry and netif_receive_skb: where a received frame,
+ * its link-layer header already parsed by the driver (eth_type_trans), is
+ * handed to the protocol that claims its ethertype.
+ *
+ * As in the kernel's __netif_receive_skb_core: taps on ptype_all see every
+ * frame first (each gets a clone), then the handler registered for
+ * skb->protocol (ptype_base) consumes it; a frame nobody claims is an
+ * UNHANDLED_PROTO drop.  Registration happens at start-up on the control
+ * thread, before workers run; taps may be attached at run time, so the tap
+ * list is read with acquire loads and changed under a mutex.
+ */
+#ifndef NS_CORE_DEV_H
+#define NS_CORE_DEV_H
+
+#include <stdint.h>
+
+struct sk_buff;
+struct net_device;
+struct napi_struct;
+struct packet_type;
+
+/*
+ * A protocol's receive function.  It consumes @skb (delivers or frees it
+ * with a drop reason).  skb->data points at the network header.
+ */
+typedef int (*packet_rcv_fn)(struct sk_buff *skb, struct net_device *dev,
+			     const struct packet_type *pt);
+
+struct packet_type {
+	uint16_t type;              /* ethertype, network order; 0 = all (tap) */
+	const char *name;
+	packet_rcv_fn func;
+	struct packet_type *next;   /* registry linkage */
+};
+
+#define ETH_P_ALL_NS 0x0003
+
+/* Register @pt: by ethertype, or as a tap if pt->type == htons(ETH_P_ALL). */
+void dev_add_pack(struct packet_type *pt);
+void dev_remove_pack(struct packet_type *pt);
+
+/*
+ * Deliver one received frame to the stack on the calling worker.
+ * Consumes @skb.  Counts softnet processed.  Worker context.
+ */
+int __netif_receive_skb(struct sk_buff *skb);
+
+/*
+ * Driver entry after a NAPI poll read a frame: steers it with RPS to its
+ * owner worker's backlog, or receives it here.  Consumes @skb.
+ */
+int netif_receive_skb(struct sk_buff *skb);
+
+/* NAPI entry for drivers; GRO will merge here.  Consumes @skb. */
+int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
+
+/* Flow hash of @skb (computed once and cached in skb->hash). */
+uint32_t skb_get_hash(struct sk_buff *skb);
+
+#endif

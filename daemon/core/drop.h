@@ -1,0 +1,83 @@
+/*
+ * Drop reasons: every place that frees a packet without delivering it names
+ * why, as the kernel's kfree_skb_reason() does, and the reason is counted on
+ * the calling worker's table.  netstackctl drops sums the tables.
+ *
+ * The list is an X-macro so that the enum, the names shown to users and the
+ * explanations cannot drift apart.  Names follow the kernel's
+ * SKB_DROP_REASON_* where one exists.  Append new reasons at the end of
+ * their group; the numbers are not part of any wire format.
+ */
+#ifndef NS_CORE_DROP_H
+#define NS_CORE_DROP_H
+
+#include <stdint.h>
+
+#include "core/counter.h"
+
+#define SKB_DROP_REASONS(X)                                                        \
+	X(CONSUMED, "not a drop: the packet was used")                             \
+	X(NOT_SPECIFIED, "unspecified")                                            \
+	X(NOMEM, "packet buffer pool exhausted")                                   \
+	X(PKT_TOO_SMALL, "frame shorter than an Ethernet header")                  \
+	X(PKT_TOO_BIG, "frame longer than the receive buffer")                     \
+	X(OTHERHOST, "frame addressed to another host's MAC")                      \
+	X(UNHANDLED_PROTO, "no handler for the ethertype")                         \
+	X(DEV_READY, "device is down")                                             \
+	X(CPU_BACKLOG, "input_pkt_queue full (net.core.netdev_max_backlog)")       \
+	X(ARP_TRUNCATED, "ARP packet shorter than its header")                     \
+	X(ARP_BAD_HDR, "ARP hardware/protocol type or address length wrong")       \
+	X(ARP_BAD_OP, "ARP operation not request or reply")                        \
+	X(ARP_BAD_ADDR, "ARP sender address is broadcast, multicast or zero MAC")  \
+	X(IP_TRUNCATED, "IPv4 packet shorter than a minimal header")               \
+	X(IP_BAD_VERSION, "IPv4 version field is not 4")                           \
+	X(IP_BAD_IHL, "IPv4 header length below 5 words or beyond the packet")     \
+	X(IP_CSUM, "IPv4 header checksum wrong")                                   \
+	X(IP_BAD_TOTLEN, "IPv4 total length larger than the frame or below IHL")   \
+	X(IP_BAD_SRC, "IPv4 source is multicast, broadcast or loopback (martian)") \
+	X(IP_NOT_LOCAL, "IPv4 destination not ours and forwarding is off")         \
+	X(IP_FRAG, "IPv4 fragment (reassembly not enabled)")                       \
+	X(IP_NOPROTO, "no handler for the IP protocol")                            \
+	X(IP_OUTNOROUTES, "no route to the destination")                           \
+	X(ICMP_TRUNCATED, "ICMP message shorter than its header")                  \
+	X(ICMP_CSUM, "ICMP checksum wrong")                                        \
+	X(ICMP_TYPE, "ICMP type not handled")                                      \
+	X(ICMP_RATELIMIT, "ICMP error suppressed by rate limit")                   \
+	X(NEIGH_FAILED, "neighbour resolution failed (no ARP reply)")              \
+	X(NEIGH_QUEUEFULL, "too many packets waiting for ARP resolution")          \
+	X(NEIGH_NOMEM, "neighbour table full")                                     \
+	X(TX_ERROR, "device transmit failed")                                      \
+	X(TX_HEADROOM, "no headroom to push a header")                             \
+	X(SHUTDOWN, "discarded at shutdown")
+
+enum skb_drop_reason {
+#define SKB_DROP_ENUM(name, text) SKB_DROP_REASON_##name,
+	SKB_DROP_REASONS(SKB_DROP_ENUM)
+#undef SKB_DROP_ENUM
+	SKB_DROP_REASON_MAX
+};
+
+/* One table of counters per worker; one writer each. */
+struct drop_stats {
+	ns_counter_t count[SKB_DROP_REASON_MAX];
+};
+
+/* Kernel-style name ("IP_CSUM") and explanation of a reason. */
+const char *skb_drop_reason_name(enum skb_drop_reason reason);
+const char *skb_drop_reason_text(enum skb_drop_reason reason);
+
+/*
+ * Select the table that drops on the calling thread are counted in.  Threads
+ * without one (start-up, tests) count in a shared fallback table.
+ */
+void drop_stats_set_current(struct drop_stats *stats);
+
+/* Count one drop of @reason on the calling thread's table. */
+void drop_count(enum skb_drop_reason reason);
+
+/* Sum of all tables registered with drop_stats_register(), plus the fallback. */
+void drop_stats_register(struct drop_stats *stats);
+void drop_stats_unregister(struct drop_stats *stats);
+uint64_t drop_stats_total(enum skb_drop_reason reason);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * Device registry, per-worker device statistics and dev_queue_xmit.
+ *
+ * Context: registration on the control thread before workers start;
+ * dev_queue_xmit on workers; dev_get_stats anywhere.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/debug.h"
+#include "core/netdev.h"
+#include "core/skb.h"
+
+static struct net_device *dev_base;
+static int dev_next_ifindex = 1;
+
+struct net_device *alloc_netdev(size_t priv_size, const char *name)
+{
+	struct net_device *dev = calloc(1, sizeof(*dev));
+
+	if (!dev)
+		return NULL;
+	if (priv_size) {
+		dev->priv = calloc(1, priv_size);
+		if (!dev->priv) {
+			free(dev);
+			return NULL;
+		}
+	}
+	/* One slot per worker plus one for threads that are not workers. */
+	dev->pcpu_stats = calloc((size_t)NS_MAX_WORKERS + 1, sizeof(*dev->pcpu_stats));
+	if (!dev->pcpu_stats) {
+		free(dev->priv);
+		free(dev);
+		return NULL;
+	}
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->mtu = 1500;
+	dev->num_rx_queues = 1;
+	dev->num_tx_queues = 1;
+	for (unsigned int q = 0; q < NETDEV_MAX_QUEUES; q++) {
+		dev->rx[q].dev = dev;
+		dev->rx[q].index = q;
+		dev->rx[q].irq.fd = -1;
+	}
+	return dev;
+}
+
+void free_netdev(struct net_device *dev)
+{
+	if (!dev)
+		return;
+	free(dev->pcpu_stats);
+	free(dev->priv);
+	free(dev);
+}
+
+int register_netdev(struct net_device *dev)
+{
+	struct net_device **pp;
+
+	if (dev_get_by_name(dev->name))
+		return -EEXIST;
+	dev->ifindex = dev_next_ifindex++;
+	for (pp = &dev_base; *pp; pp = &(*pp)->next)
+		;
+	dev->next = NULL;
+	*pp = dev;
+	return 0;
+}
+
+void unregister_netdev(struct net_device *dev)
+{
+	for (struct net_device **pp = &dev_base; *pp; pp = &(*pp)->next) {
+		if (*pp == dev) {
+			*pp = dev->next;
+			dev->next = NULL;
+			return;
+		}
+	}
+}
+
+struct net_device *netdev_first(void)
+{
+	return dev_base;
+}
+
+struct net_device *dev_get_by_index(int ifindex)
+{
+	for (struct net_device *d = dev_base; d; d = d->next)
+		if (d->ifindex == ifindex)
+			return d;
+	return NULL;
+}
+
+struct net_device *dev_get_by_name(const char *name)
+{
+	for (struct net_device *d = dev_base; d; d = d->next)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	return NULL;
+}
+
+int dev_open(struct net_device *dev)
+{
+	int err = 0;
+
+	if (dev->netdev_ops->ndo_open)
+		err = dev->netdev_ops->ndo_open(dev);
+	if (err == 0)
+		atomic_fetch_or(&dev->flags, NETDEV_IFF_UP | NETDEV_IFF_RUNNING);
+	return err;
+}
+
+void dev_close(struct net_device *dev)
+{
+	if (!netif_running(dev))
+		return;
+	atomic_fetch_and(&dev->flags, ~(unsigned int)(NETDEV_IFF_UP | NETDEV_IFF_RUNNING));
+	if (dev->netdev_ops->ndo_stop)
+		dev->netdev_ops->ndo_stop(dev);
+}
+
+void netif_napi_add(struct net_device *dev, unsigned int q, napi_poll_fn poll,
+		    int weight, int worker)
+{
+	struct napi_struct *napi = &dev->rx[q].napi;
+
+	napi->poll = poll;
+	napi->weight = weight;
+	napi->dev = dev;
+	napi->sd = softnet_get(worker);
+	napi->state = 0;
+}
+
+struct pcpu_netstats *dev_this_stats(struct net_device *dev)
+{
+	int cpu = smp_processor_id();
+
+	return &dev->pcpu_stats[cpu < 0 ? NS_MAX_WORKERS : cpu];
+}
+
+void dev_get_stats(struct net_device *dev, struct rtnl_link_stats64_ns *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i <= NS_MAX_WORKERS; i++) {
+		const struct pcpu_netstats *p = &dev->pcpu_stats[i];
+
+		st->rx_packets += ns_counter_read(&p->rx_packets);
+		st->rx_bytes += ns_counter_read(&p->rx_bytes);
+		st->rx_errors += ns_counter_read(&p->rx_errors);
+		st->rx_dropped += ns_counter_read(&p->rx_dropped);
+		st->rx_length_errors += ns_counter_read(&p->rx_length_errors);
+		st->multicast += ns_counter_read(&p->multicast);
+		st->tx_packets += ns_counter_read(&p->tx_packets);
+		st->tx_bytes += ns_counter_read(&p->tx_bytes);
+		st->tx_errors += ns_counter_read(&p->tx_errors);
+		st->tx_dropped += ns_counter_read(&p->tx_dropped);
+	}
+	if (dev->netdev_ops && dev->netdev_ops->ndo_get_stats64)
+		dev->netdev_ops->ndo_get_stats64(dev, st);
+}
+
+/* Pick the TX queue: the calling worker's own, so a flow leaves on the
+ * queue its owner polls (tun steers the replies back to it). */
+static unsigned int netdev_pick_tx(struct net_device *dev)
+{
+	int cpu = smp_processor_id();
+
+	return cpu < 0 ? 0 : (unsigned int)cpu % dev->num_tx_queues;
+}
+
+int dev_queue_xmit(struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
+
+	if (ns_unlikely(!netif_running(dev))) {
+		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
+		return -ENETDOWN;
+	}
+	skb->queue_mapping = (uint16_t)netdev_pick_tx(dev);
+	/* No qdisc yet: the driver's queue is the only one (noqueue). */
+	if (dev->netdev_ops->ndo_start_xmit(skb, dev) != NETDEV_TX_OK) {
+		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);
+		kfree_skb_reason(skb, SKB_DROP_REASON_TX_ERROR);
+		return -ENOBUFS;
+	}
+	return 0;
+}

@@ -1,0 +1,121 @@
+/*
+ * The sysctl registry.  Control context for registration and writes; the
+ * values themselves are read from any thread.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/debug.h"
+#include "core/sysctl.h"
+
+#define SYSCTL_MAX_TABLES 32
+
+static const struct ctl_table *tables[SYSCTL_MAX_TABLES];
+static unsigned int ntables;
+
+_Atomic int64_t sysctl_netdev_max_backlog = 1000;
+_Atomic int64_t sysctl_netdev_budget = 300;
+_Atomic int64_t sysctl_netdev_budget_usecs = 2000;
+_Atomic int64_t sysctl_dev_weight = 64;
+
+static const struct ctl_table core_table[] = {
+	{ "net.core.netdev_max_backlog", &sysctl_netdev_max_backlog, 1, 1 << 20, 1000,
+	  "packets a worker's input_pkt_queue (RPS backlog) holds before dropping" },
+	{ "net.core.netdev_budget", &sysctl_netdev_budget, 1, 1 << 20, 300,
+	  "packets one net_rx_action round may process over all NAPI contexts" },
+	{ "net.core.netdev_budget_usecs", &sysctl_netdev_budget_usecs, 1, 1000000, 2000,
+	  "microseconds one net_rx_action round may run" },
+	{ "net.core.dev_weight", &sysctl_dev_weight, 1, 1 << 16, 64,
+	  "packets one NAPI poll may process (weight of each RX queue)" },
+	{ NULL, NULL, 0, 0, 0, NULL },
+};
+
+void sysctl_register(const struct ctl_table *table)
+{
+	for (unsigned int i = 0; i < ntables; i++)
+		if (tables[i] == table)
+			return;
+	NS_ASSERT(ntables < SYSCTL_MAX_TABLES);
+	if (ntables < SYSCTL_MAX_TABLES)
+		tables[ntables++] = table;
+}
+
+void core_sysctl_init(void)
+{
+	sysctl_register(core_table);
+}
+
+void sysctl_reset_defaults(void)
+{
+	for (const struct ctl_table *t = sysctl_next(NULL); t; t = sysctl_next(t))
+		atomic_store_explicit(t->data, t->def, memory_order_relaxed);
+}
+
+const struct ctl_table *sysctl_next(const struct ctl_table *prev)
+{
+	unsigned int ti = 0;
+	const struct ctl_table *t;
+
+	if (!prev) {
+		return ntables ? (tables[0]->procname ? tables[0] : NULL) : NULL;
+	}
+	for (ti = 0; ti < ntables; ti++) {
+		const struct ctl_table *base = tables[ti];
+
+		if (prev >= base) {
+			const struct ctl_table *e = base;
+
+			while (e->procname)
+				e++;
+			if (prev < e)
+				break;
+		}
+	}
+	if (ti == ntables)
+		return NULL;
+	t = prev + 1;
+	if (t->procname)
+		return t;
+	for (ti++; ti < ntables; ti++)
+		if (tables[ti]->procname)
+			return tables[ti];
+	return NULL;
+}
+
+const struct ctl_table *sysctl_find(const char *name)
+{
+	for (const struct ctl_table *t = sysctl_next(NULL); t; t = sysctl_next(t))
+		if (strcmp(t->procname, name) == 0)
+			return t;
+	return NULL;
+}
+
+int sysctl_set(const char *name, const char *value, char *err, size_t errlen)
+{
+	const struct ctl_table *t = sysctl_find(name);
+	char *end;
+	long long v;
+
+	if (!t) {
+		snprintf(err, errlen, "unknown sysctl '%s'", name);
+		return -ENOENT;
+	}
+	errno = 0;
+	v = strtoll(value, &end, 0);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (errno || end == value || *end) {
+		snprintf(err, errlen, "%s: '%s' is not an integer", name, value);
+		return -EINVAL;
+	}
+	if (v < t->min || v > t->max) {
+		snprintf(err, errlen, "%s: %lld is out of range [%" PRId64 ", %" PRId64 "]",
+			 name, v, t->min, t->max);
+		return -ERANGE;
+	}
+	atomic_store_explicit(t->data, (int64_t)v, memory_order_relaxed);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * Run-time knobs with the kernel's names (net.core.netdev_budget, ...).
+ *
+ * Each knob is a 64-bit integer with a range, read on the data path with a
+ * relaxed atomic load (a plain move) and written by the control thread
+ * (config file at start-up, netstackctl sysctl at run time).  The table is
+ * built at start-up from the modules' descriptors and never changes shape.
+ */
+#ifndef NS_CORE_SYSCTL_H
+#define NS_CORE_SYSCTL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctl_table {
+	const char *procname;       /* "net.core.netdev_budget" */
+	_Atomic int64_t *data;
+	int64_t min, max;
+	int64_t def;
+	const char *help;
+};
+
+/* Register a module's table (NULL-procname terminated).  Control context. */
+void sysctl_register(const struct ctl_table *table);
+
+/* Reset every registered knob to its default. */
+void sysctl_reset_defaults(void);
+
+const struct ctl_table *sysctl_find(const char *name);
+
+/*
+ * Set @name from the string @value.  Returns 0, -ENOENT (unknown name) or
+ * -ERANGE/-EINVAL (bad value); @err gets a one-line explanation.
+ */
+int sysctl_set(const char *name, const char *value, char *err, size_t errlen);
+
+/* Iterate over all knobs in registration order; NULL at the end. */
+const struct ctl_table *sysctl_next(const struct ctl_table *prev);
+
+static inline int64_t sysctl_read(const _Atomic int64_t *v)
+{
+	return atomic_load_explicit((_Atomic int64_t *)v, memory_order_relaxed);
+}
+
+/* Knobs owned by core/. */
+extern _Atomic int64_t sysctl_netdev_max_backlog;
+extern _Atomic int64_t sysctl_netdev_budget;
+extern _Atomic int64_t sysctl_netdev_budget_usecs;
+extern _Atomic int64_t sysctl_dev_weight;
+
+void core_sysctl_init(void);
+
+#endif

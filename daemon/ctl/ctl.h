@@ -1,0 +1,26 @@
+/*
+ * Answers to netstackctl's requests, built from daemon state.
+ *
+ * Called by the IPC server (ipc/server.c) on the control thread.  The
+ * functions here read state owned by other modules by those modules' rules
+ * (per-worker counters with relaxed loads, the neighbour table under its
+ * lock) and never block on a worker.
+ */
+#ifndef NS_CTL_CTL_H
+#define NS_CTL_CTL_H
+
+#include "netstack.pb-c.h"
+
+/*
+ * Fill @reply with a snapshot of @what.  @reply is (re)initialised first,
+ * so its previous contents are ignored, not freed.  Returns 0, -EINVAL for
+ * an unknown @what or -ENOMEM; on error @reply is left empty.  Everything
+ * allocated is released by ctl_show_free(), which must be called after a
+ * successful return.  Control thread.
+ */
+int ctl_show(Netstack__ShowWhat what, Netstack__ShowReply *reply);
+
+/* Free what ctl_show() allocated in @reply and leave it empty. */
+void ctl_show_free(Netstack__ShowReply *reply);
+
+#endif

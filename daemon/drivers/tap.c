@@ -1,0 +1,321 @@
+/*
+ * The TAP driver.  A TAP queue fd is our NIC's descriptor ring: the kernel
+ * writes frames into it and we read them (receive), we write frames and
+ * the kernel receives them (transmit).  With IFF_MULTI_QUEUE every queue
+ * is its own fd, polled by the worker its irq is affine to.
+ *
+ * Context: tap_create/tap_destroy on the control thread; tap_irq_handler,
+ * tap_napi_poll and tap_xmit on workers.  A queue's fd is read only by
+ * its irq's worker; any worker may write to any queue (a TAP write is one
+ * atomic kernel call), but dev_queue_xmit picks the caller's own queue.
+ * Only this file touches the fds and ioctls.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/debug.h"
+#include "core/dev.h"
+#include "core/netdev.h"
+#include "core/skb.h"
+#include "core/softnet.h"
+#include "core/sysctl.h"
+#include "drivers/tap.h"
+#include "drivers/tap_nl.h"
+#include "log.h"
+
+#define TAP_VLAN_SLACK 4
+#define ARPHRD_ETHER_TAP 1
+
+struct tap_priv {
+	int fds[NETDEV_MAX_QUEUES];
+	unsigned int nqueues;
+	uint32_t rx_buf_len;        /* largest frame we accept */
+	struct tap_nl *nl;
+	char kname[IFNAMSIZ];       /* the kernel's name for the link */
+};
+
+static struct tap_priv *tap_priv(struct net_device *dev)
+{
+	return dev->priv;
+}
+
+/* The "hardirq": mask the line and schedule the queue's NAPI context. */
+static void tap_irq_handler(void *arg)
+{
+	struct netdev_rx_queue *rxq = arg;
+
+	disable_irq_nosync(&rxq->irq);
+	napi_schedule(&rxq->napi);
+}
+
+/*
+ * NAPI poll: read up to @budget frames from the queue.  Completes (and
+ * unmasks the irq) only after read() said the queue is empty, so the next
+ * frame raises a new edge.
+ */
+static int tap_napi_poll(struct napi_struct *napi, int budget)
+{
+	struct net_device *dev = napi->dev;
+	struct netdev_rx_queue *rxq = ns_container_of(napi, struct netdev_rx_queue, napi);
+	struct tap_priv *tp = tap_priv(dev);
+	struct pcpu_netstats *st = dev_this_stats(dev);
+	int fd = tp->fds[rxq->index];
+	int work = 0;
+
+	while (work < budget) {
+		struct sk_buff *skb;
+		ssize_t n;
+		int reason;
+
+		skb = netdev_alloc_skb(dev, tp->rx_buf_len + 1);
+		if (!skb) {
+			/* Leave the frame in the queue; try again next round. */
+			ns_counter_inc(&st->rx_dropped);
+			drop_count(SKB_DROP_REASON_NOMEM);
+			return budget;
+		}
+		n = read(fd, skb->data, tp->rx_buf_len + 1);
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+
+			consume_skb(skb);
+			if (err == EAGAIN || err == EWOULDBLOCK)
+				break;
+			if (err == EINTR)
+				continue;
+			ns_counter_inc(&st->rx_errors);
+			break;
+		}
+		work++;
+		skb_put(skb, (uint32_t)n);
+		skb->queue_mapping = (uint16_t)rxq->index;
+		skb->tstamp_us = ns_now_us();
+		ns_counter_inc(&st->rx_packets);
+		ns_counter_add(&st->rx_bytes, (uint64_t)n);
+		if ((uint32_t)n > tp->rx_buf_len) {
+			ns_counter_inc(&st->rx_length_errors);
+			ns_counter_inc(&st->rx_errors);
+			kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
+			continue;
+		}
+		reason = dev->header_ops->type_trans(skb, dev);
+		if (reason != SKB_DROP_REASON_CONSUMED) {
+			ns_counter_inc(&st->rx_length_errors);
+			ns_counter_inc(&st->rx_errors);
+			kfree_skb_reason(skb, (enum skb_drop_reason)reason);
+			continue;
+		}
+		if (skb->pkt_type == PACKET_MULTICAST || skb->pkt_type == PACKET_BROADCAST)
+			ns_counter_inc(&st->multicast);
+		napi_gro_receive(napi, skb);
+	}
+	if (work < budget && napi_complete_done(napi, work))
+		enable_irq(&rxq->irq);
+	return work;
+}
+
+static netdev_tx_t tap_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct tap_priv *tp = tap_priv(dev);
+	struct pcpu_netstats *st = dev_this_stats(dev);
+	int fd = tp->fds[skb->queue_mapping % tp->nqueues];
+	ssize_t n;
+
+	do {
+		n = write(fd, skb->data, skb->len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return NETDEV_TX_BUSY;
+		ns_counter_inc(&st->tx_errors);
+		ns_counter_inc(&st->tx_dropped);
+		kfree_skb_reason(skb, SKB_DROP_REASON_TX_ERROR);
+		return NETDEV_TX_OK;
+	}
+	ns_counter_inc(&st->tx_packets);
+	ns_counter_add(&st->tx_bytes, skb->len);
+	consume_skb(skb);
+	return NETDEV_TX_OK;
+}
+
+static int tap_open(struct net_device *dev)
+{
+	return 0;
+}
+
+static int tap_stop(struct net_device *dev)
+{
+	for (unsigned int q = 0; q < dev->num_rx_queues; q++)
+		free_irq(&dev->rx[q].irq);
+	return 0;
+}
+
+static void tap_get_stats64(struct net_device *dev, struct rtnl_link_stats64_ns *st)
+{
+	struct tap_priv *tp = tap_priv(dev);
+	uint64_t dropped;
+
+	/* Frames the kernel dropped because we did not read fast enough. */
+	if (tp->nl && tap_nl_tx_dropped(tp->nl, tp->kname, &dropped) == 0)
+		st->rx_over_errors += dropped;
+}
+
+static void tap_uninit(struct net_device *dev)
+{
+	struct tap_priv *tp = tap_priv(dev);
+
+	for (unsigned int q = 0; q < tp->nqueues; q++)
+		if (tp->fds[q] >= 0)
+			close(tp->fds[q]);
+	tap_nl_close(tp->nl);
+}
+
+static const struct net_device_ops tap_netdev_ops = {
+	.ndo_open = tap_open,
+	.ndo_stop = tap_stop,
+	.ndo_start_xmit = tap_xmit,
+	.ndo_get_stats64 = tap_get_stats64,
+	.ndo_uninit = tap_uninit,
+};
+
+/* Open one queue of TAP @name; fd or -errno. */
+static int tap_open_queue(const char *name, bool multi, char *kname)
+{
+	struct ifreq ifr;
+	int fd, err;
+
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	snprintf(kname, IFNAMSIZ, "%s", ifr.ifr_name);
+	return fd;
+}
+
+static void random_mac(uint8_t mac[6])
+{
+	if (getrandom(mac, 6, 0) != 6) {
+		uint64_t t = ns_now_ns();
+
+		memcpy(mac, &t, 6);
+	}
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+}
+
+struct net_device *tap_create(const struct tap_params *p, char *err, size_t errlen)
+{
+	struct net_device *dev;
+	struct tap_priv *tp;
+	char nlerr[256];
+	int weight = (int)sysctl_read(&sysctl_dev_weight);
+
+	if (p->queues < 1 || p->queues > NETDEV_MAX_QUEUES) {
+		snprintf(err, errlen, "queues must be 1..%d", NETDEV_MAX_QUEUES);
+		return NULL;
+	}
+	dev = alloc_netdev(sizeof(struct tap_priv), p->name);
+	if (!dev) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	tp = tap_priv(dev);
+	for (unsigned int q = 0; q < NETDEV_MAX_QUEUES; q++)
+		tp->fds[q] = -1;
+	for (unsigned int q = 0; q < p->queues; q++) {
+		int fd = tap_open_queue(p->name, p->queues > 1, tp->kname);
+
+		if (fd < 0) {
+			if (fd == -EPERM || fd == -EACCES)
+				snprintf(err, errlen, "cannot open TAP %s: %s (netstackd needs "
+					 "CAP_NET_ADMIN and access to /dev/net/tun)",
+					 p->name, strerror(-fd));
+			else if (fd == -ENOENT || fd == -ENODEV)
+				snprintf(err, errlen, "cannot open TAP %s: /dev/net/tun: %s "
+					 "(is the tun module loaded?)", p->name, strerror(-fd));
+			else
+				snprintf(err, errlen, "cannot open TAP %s: %s", p->name,
+					 strerror(-fd));
+			goto free_dev;
+		}
+		tp->fds[q] = fd;
+		tp->nqueues = q + 1;
+	}
+	tp->nl = tap_nl_open(nlerr, sizeof(nlerr));
+	if (!tp->nl) {
+		snprintf(err, errlen, "TAP %s: %s", p->name, nlerr);
+		goto free_dev;
+	}
+	if (tap_nl_configure(tp->nl, tp->kname, p->mtu, p->host_addr, p->host_prefixlen,
+			     nlerr, sizeof(nlerr)) < 0) {
+		snprintf(err, errlen, "TAP %s: %s", p->name, nlerr);
+		goto free_dev;
+	}
+
+	dev->kind = "tap";
+	dev->type = ARPHRD_ETHER_TAP;
+	dev->mtu = p->mtu;
+	dev->netdev_ops = &tap_netdev_ops;
+	dev->num_rx_queues = p->queues;
+	dev->num_tx_queues = p->queues;
+	if (p->mac)
+		memcpy(dev->dev_addr, p->mac, 6);
+	else
+		random_mac(dev->dev_addr);
+	tp->rx_buf_len = p->mtu + 14 + TAP_VLAN_SLACK;
+
+	for (unsigned int q = 0; q < p->queues; q++) {
+		struct netdev_rx_queue *rxq = &dev->rx[q];
+		int cpu = (int)(q % (unsigned int)nr_workers);
+		char name[32];
+		int rc;
+
+		netif_napi_add(dev, q, tap_napi_poll, weight, cpu);
+		rxq->rps_mask = p->rps_mask;
+		snprintf(name, sizeof(name), "%s-rx-%u", p->name, q);
+		rc = request_irq(&rxq->irq, cpu, tp->fds[q], tap_irq_handler, rxq, name);
+		if (rc < 0) {
+			snprintf(err, errlen, "TAP %s: cannot watch queue %u: %s", p->name, q,
+				 strerror(-rc));
+			for (unsigned int j = 0; j < q; j++)
+				free_irq(&dev->rx[j].irq);
+			goto free_dev;
+		}
+	}
+	if (register_netdev(dev) < 0) {
+		snprintf(err, errlen, "TAP %s: a device of that name exists", p->name);
+		tap_stop(dev);
+		goto free_dev;
+	}
+	return dev;
+
+free_dev:
+	tap_uninit(dev);
+	free_netdev(dev);
+	return NULL;
+}
+
+void tap_destroy(struct net_device *dev)
+{
+	if (!dev)
+		return;
+	dev_close(dev);
+	unregister_netdev(dev);
+	tap_uninit(dev);
+	free_netdev(dev);
+}

@@ -1,0 +1,52 @@
+/*
+ * inet_init: the ethertype handlers (dev_add_pack) and the IP protocol
+ * handlers (inet_add_protocol) of IPv4, registered once at start-up on
+ * the control thread, before any worker runs.
+ */
+#include <arpa/inet.h>
+
+#include "core/dev.h"
+#include "core/netdev.h"
+#include "net/core/neighbour.h"
+#include "net/ipv4/af_inet.h"
+#include "net/ipv4/arp.h"
+#include "net/ipv4/devinet.h"
+#include "net/ipv4/icmp.h"
+#include "net/ipv4/ip.h"
+#include "net/ipv4/protocol.h"
+#include "net/ipv4/route.h"
+#include "net/wire/ether.h"
+#include "net/wire/ip.h"
+
+static struct packet_type ip_packet_type = {
+	.name = "ip",
+	.func = ip_rcv,
+};
+
+int inet_init(void)
+{
+	int err;
+
+	ip_init();
+	icmp_init();
+	err = neigh_init();
+	if (err)
+		return err;
+	arp_init();
+	err = inet_add_protocol(&icmp_protocol, IPPROTO_ICMP_NS);
+	if (err)
+		return err;
+	ip_packet_type.type = htons(ETH_P_IP);
+	dev_add_pack(&ip_packet_type);
+	return 0;
+}
+
+void inet_exit(void)
+{
+	neigh_cleanup();
+	for (struct net_device *d = netdev_first(); d; d = d->next)
+		inet_dev_destroy(d);
+	fib_cleanup();
+	dev_remove_pack(&ip_packet_type);
+	inet_del_protocol(&icmp_protocol, IPPROTO_ICMP_NS);
+}

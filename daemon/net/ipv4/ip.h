@@ -1,0 +1,56 @@
+/*
+ * IPv4 internals shared by the files of net/ipv4 (the kernel's ip.h, not
+ * the wire format: that is net/wire/ip.h).
+ */
+#ifndef NS_NET_IPV4_IP_H
+#define NS_NET_IPV4_IP_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/skb.h"
+#include "net/ipv4/route.h"
+
+struct net_device;
+struct packet_type;
+
+/* Headroom to reserve in locally built packets for every header below L4. */
+#define NS_MAX_HEADER 128u
+
+/* IP's control block in skb->cb (the kernel's IPCB). */
+struct inet_skb_parm {
+	uint32_t nexthop;           /* output: next hop for the neighbour layer */
+	uint8_t rt_type;            /* enum rtn_type of the route taken */
+	uint8_t flags;
+};
+
+#define IPCB(skb) ((struct inet_skb_parm *)((skb)->cb))
+
+extern _Atomic int64_t sysctl_ip_default_ttl;
+
+/* packet_type handler for ETH_P_IP.  Consumes the skb.  Worker context. */
+int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type *pt);
+
+/* Deliver a packet addressed to us to its protocol.  Consumes the skb. */
+int ip_local_deliver(struct sk_buff *skb);
+
+/*
+ * Prepend an IPv4 header to @skb (data at the transport header) and send
+ * it to @daddr: route lookup, header with checksum and IP ID, then
+ * ip_local_out.  @saddr 0 picks the route's preferred source.  @ttl 0 uses
+ * net.ipv4.ip_default_ttl.  Consumes @skb.  0 or -errno (-ENETUNREACH,
+ * -EMSGSIZE).  Worker context.
+ */
+int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
+			  uint8_t protocol, uint8_t tos, uint8_t ttl);
+
+/* The output stages: consume the skb; 0 or -errno. */
+int ip_local_out(struct sk_buff *skb, const struct fib_result *res);
+int ip_output(struct sk_buff *skb, struct net_device *dev);
+
+/* IP ID for a datagram from @saddr to @daddr (hashed per-destination counters). */
+uint16_t ip_select_ident(uint32_t saddr, uint32_t daddr, uint8_t protocol);
+
+void ip_init(void);
+
+#endif

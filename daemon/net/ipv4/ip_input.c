@@ -1,0 +1,178 @@
+/*
+ * IPv4 receive: ip_rcv -> ip_rcv_finish -> ip_route_input ->
+ * ip_local_deliver -> ip_local_deliver_finish -> inet_protos[proto].
+ *
+ * Context: workers (softirq), called from __netif_receive_skb for
+ * ETH_P_IP.  Every function consumes its skb; each rejection is counted
+ * both in the SNMP MIB (as the kernel counts it) and as a drop reason.
+ * The netfilter hook points (PRE_ROUTING, LOCAL_IN) come with the hooks
+ * work; until then the stages call each other directly.
+ */
+#include <arpa/inet.h>
+
+#include "core/checksum.h"
+#include "core/dev.h"
+#include "core/netdev.h"
+#include "core/skb.h"
+#include "net/ipv4/devinet.h"
+#include "net/ipv4/icmp.h"
+#include "net/ipv4/ip.h"
+#include "net/ipv4/protocol.h"
+#include "net/ipv4/route.h"
+#include "net/ipv4/snmp.h"
+#include "net/wire/icmp.h"
+#include "net/wire/ip.h"
+
+static bool ipv4_is_multicast(uint32_t a)
+{
+	return (a & htonl(0xf0000000u)) == htonl(0xe0000000u);
+}
+
+static bool ipv4_is_loopback(uint32_t a)
+{
+	return (a & htonl(0xff000000u)) == htonl(0x7f000000u);
+}
+
+static bool ipv4_is_lbcast(uint32_t a)
+{
+	return a == htonl(INADDR_BROADCAST);
+}
+
+/* Hand the payload to the transport protocol (ip_local_deliver_finish). */
+static int ip_local_deliver_finish(struct sk_buff *skb)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
+	const struct net_protocol *ipprot;
+	uint8_t protocol = iph->protocol;
+
+	skb_pull(skb, iph_ihl(iph) * 4u);
+	skb_reset_transport_header(skb);
+
+	ipprot = inet_proto_get(protocol);
+	if (ipprot) {
+		__IP_INC_STATS(INDELIVERS);
+		return ipprot->handler(skb);
+	}
+	/* RFC 1122 §3.2.2.1: protocol unreachable, but never for broadcasts. */
+	if (IPCB(skb)->rt_type == RTN_LOCAL)
+		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0);
+	__IP_INC_STATS(INUNKNOWNPROTOS);
+	kfree_skb_reason(skb, SKB_DROP_REASON_IP_NOPROTO);
+	return -1;
+}
+
+int ip_local_deliver(struct sk_buff *skb)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
+
+	if (iph->frag_off & htons(IP_MF | IP_OFFSET)) {
+		/* Reassembly (ip_defrag) is not built yet: count and drop. */
+		__IP_INC_STATS(REASMREQDS);
+		__IP_INC_STATS(REASMFAILS);
+		kfree_skb_reason(skb, SKB_DROP_REASON_IP_FRAG);
+		return -1;
+	}
+	return ip_local_deliver_finish(skb);
+}
+
+/*
+ * ip_route_input: decide between local delivery and forwarding.  We
+ * accept packets for any of our addresses on any interface (the weak host
+ * model, as Linux does), broadcasts and multicasts.
+ */
+static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
+{
+	struct net_device *dev = skb->dev;
+	uint32_t daddr = iph->daddr;
+	uint32_t saddr = iph->saddr;
+
+	if (ipv4_is_multicast(saddr) || ipv4_is_lbcast(saddr) || ipv4_is_loopback(saddr)) {
+		__IP_INC_STATS(INADDRERRORS);
+		kfree_skb_reason(skb, SKB_DROP_REASON_IP_BAD_SRC);
+		return -1;
+	}
+	if (inet_addr_is_local(NULL, daddr)) {
+		IPCB(skb)->rt_type = RTN_LOCAL;
+		return ip_local_deliver(skb);
+	}
+	if (ipv4_is_lbcast(daddr) || inet_addr_is_broadcast(dev, daddr)) {
+		IPCB(skb)->rt_type = RTN_BROADCAST;
+		__IP_INC_STATS(INBCASTPKTS);
+		return ip_local_deliver(skb);
+	}
+	if (ipv4_is_multicast(daddr)) {
+		IPCB(skb)->rt_type = RTN_MULTICAST;
+		return ip_local_deliver(skb);
+	}
+	/* Not ours; forwarding (net.ipv4.ip_forward) is not enabled. */
+	__IP_INC_STATS(INADDRERRORS);
+	kfree_skb_reason(skb, SKB_DROP_REASON_IP_NOT_LOCAL);
+	return -1;
+}
+
+static int ip_rcv_finish(struct sk_buff *skb)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
+
+	return ip_route_input(skb, iph);
+}
+
+/*
+ * ip_rcv_core: validate the header (RFC 1122 §3.2.1.1-3.2.1.8).  A TTL of
+ * 0 or 1 on a packet for us is accepted: RFC 1122 §3.2.1.7 says a host
+ * MUST NOT discard a datagram just because its TTL is below 2; TTL is
+ * checked when forwarding.
+ */
+int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type *pt)
+{
+	const struct iphdr *iph;
+	unsigned int ihl, len;
+	enum skb_drop_reason reason;
+
+	(void)pt;
+	if (skb->pkt_type == PACKET_OTHERHOST) {
+		kfree_skb_reason(skb, SKB_DROP_REASON_OTHERHOST);
+		return -1;
+	}
+	__IP_INC_STATS(INRECEIVES);
+	__IP_ADD_STATS(INOCTETS, skb->len);
+
+	if (!skb_may_pull(skb, sizeof(struct iphdr))) {
+		reason = SKB_DROP_REASON_IP_TRUNCATED;
+		goto inhdr_error;
+	}
+	iph = (const struct iphdr *)skb->data;
+	if (iph_version(iph) != IPVERSION) {
+		reason = SKB_DROP_REASON_IP_BAD_VERSION;
+		goto inhdr_error;
+	}
+	ihl = iph_ihl(iph);
+	if (ihl < 5 || !skb_may_pull(skb, ihl * 4u)) {
+		reason = SKB_DROP_REASON_IP_BAD_IHL;
+		goto inhdr_error;
+	}
+	if (ip_fast_csum(iph, ihl) != 0) {
+		__IP_INC_STATS(INCSUMERRORS);
+		reason = SKB_DROP_REASON_IP_CSUM;
+		goto inhdr_error;
+	}
+	len = ntohs(iph->tot_len);
+	if (skb->len < len) {
+		__IP_INC_STATS(INTRUNCATEDPKTS);
+		kfree_skb_reason(skb, SKB_DROP_REASON_IP_BAD_TOTLEN);
+		return -1;
+	}
+	if (len < ihl * 4u) {
+		reason = SKB_DROP_REASON_IP_BAD_TOTLEN;
+		goto inhdr_error;
+	}
+	/* Remove Ethernet padding beyond the datagram. */
+	skb_trim(skb, len);
+	skb_reset_network_header(skb);
+	return ip_rcv_finish(skb);
+
+inhdr_error:
+	__IP_INC_STATS(INHDRERRORS);
+	kfree_skb_reason(skb, reason);
+	return -1;
+}

@@ -1,0 +1,403 @@
+/*
+ * Configuration file parser.  The format is INI: "[daemon]",
+ * "[interface NAME]", "[sysctl]" sections of "key = value" lines; '#' and
+ * ';' start comments.  Unknown sections or keys and bad values are errors,
+ * never silently ignored.  Control context, at start-up.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nsconfig.h"
+#include "core/softnet.h"
+#include "core/sysctl.h"
+#include "log.h"
+#include "proto/ipc.h"
+
+void config_init(struct ns_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->workers = 1;
+	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s", NS_IPC_DEFAULT_SOCKET);
+	cfg->log_level = NS_LOG_INFO;
+	cfg->log_target = NS_LOG_TARGET_STDERR;
+}
+
+int config_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int config_parse_ipv4(const char *s, uint32_t *addr)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*addr = a.s_addr;
+	return 0;
+}
+
+int config_parse_prefix(const char *s, uint32_t *addr, unsigned int *prefixlen)
+{
+	char buf[64];
+	char *slash;
+	unsigned long len;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	if (config_parse_ipv4(buf, addr) < 0 || config_parse_uint(slash + 1, 0, 32, &len) < 0)
+		return -1;
+	*prefixlen = (unsigned int)len;
+	return 0;
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+		   &b[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	/* A station address must be unicast and not all zero. */
+	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -1;
+	return 0;
+}
+
+struct ns_iface_config *config_iface(struct ns_config *cfg, const char *name)
+{
+	struct ns_iface_config *ifc;
+
+	for (unsigned int i = 0; i < cfg->n_ifaces; i++)
+		if (strcmp(cfg->ifaces[i].name, name) == 0)
+			return &cfg->ifaces[i];
+	if (cfg->n_ifaces == NS_CONFIG_MAX_IFACES)
+		return NULL;
+	ifc = &cfg->ifaces[cfg->n_ifaces++];
+	memset(ifc, 0, sizeof(*ifc));
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	snprintf(ifc->type, sizeof(ifc->type), "tap");
+	ifc->mtu = 1500;
+	ifc->queues = 1;
+	return ifc;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Strip a trailing comment that starts with '#' or ';' after whitespace. */
+static void strip_comment(char *s)
+{
+	for (char *p = s; *p; p++) {
+		if ((*p == '#' || *p == ';') && (p == s || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+static bool valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= 16)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+enum section { SEC_NONE, SEC_DAEMON, SEC_IFACE, SEC_SYSCTL };
+
+static int set_daemon_key(struct ns_config *cfg, const char *key, const char *val,
+			  char *why, size_t whylen)
+{
+	unsigned long v;
+
+	if (strcmp(key, "workers") == 0) {
+		if (config_parse_uint(val, 1, NS_MAX_WORKERS, &v) < 0) {
+			snprintf(why, whylen, "workers must be an integer from 1 to %d, not '%s'",
+				 NS_MAX_WORKERS, val);
+			return -1;
+		}
+		cfg->workers = (int)v;
+	} else if (strcmp(key, "socket") == 0) {
+		if (val[0] != '/' || strlen(val) >= sizeof(cfg->socket_path)) {
+			snprintf(why, whylen, "socket must be an absolute path shorter than %zu bytes",
+				 sizeof(cfg->socket_path));
+			return -1;
+		}
+		snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s", val);
+	} else if (strcmp(key, "socket_group") == 0) {
+		if (strlen(val) >= sizeof(cfg->socket_group)) {
+			snprintf(why, whylen, "socket_group is too long");
+			return -1;
+		}
+		snprintf(cfg->socket_group, sizeof(cfg->socket_group), "%s", val);
+	} else if (strcmp(key, "log_level") == 0) {
+		int l = ns_log_level_parse(val);
+
+		if (l < 0) {
+			snprintf(why, whylen, "log_level must be err, warning, info or debug, not '%s'", val);
+			return -1;
+		}
+		cfg->log_level = l;
+	} else if (strcmp(key, "log_target") == 0) {
+		if (strcmp(val, "stderr") == 0)
+			cfg->log_target = NS_LOG_TARGET_STDERR;
+		else if (strcmp(val, "journal") == 0)
+			cfg->log_target = NS_LOG_TARGET_JOURNAL;
+		else {
+			snprintf(why, whylen, "log_target must be stderr or journal, not '%s'", val);
+			return -1;
+		}
+	} else {
+		snprintf(why, whylen, "unknown key '%s' in [daemon]", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_iface_key(struct ns_iface_config *ifc, const char *key, const char *val,
+			 char *why, size_t whylen)
+{
+	unsigned long v;
+
+	if (strcmp(key, "type") == 0) {
+		if (strcmp(val, "tap") != 0) {
+			snprintf(why, whylen, "interface type '%s' is not supported (only 'tap')", val);
+			return -1;
+		}
+		snprintf(ifc->type, sizeof(ifc->type), "%s", val);
+	} else if (strcmp(key, "address") == 0) {
+		if (config_parse_prefix(val, &ifc->addr, &ifc->prefixlen) < 0 || !ifc->addr) {
+			snprintf(why, whylen, "bad address '%s' (expected A.B.C.D/N)", val);
+			return -1;
+		}
+	} else if (strcmp(key, "gateway") == 0) {
+		if (config_parse_ipv4(val, &ifc->gateway) < 0) {
+			snprintf(why, whylen, "bad gateway address '%s'", val);
+			return -1;
+		}
+	} else if (strcmp(key, "host_address") == 0) {
+		if (config_parse_prefix(val, &ifc->host_addr, &ifc->host_prefixlen) < 0 ||
+		    !ifc->host_addr) {
+			snprintf(why, whylen, "bad host_address '%s' (expected A.B.C.D/N)", val);
+			return -1;
+		}
+	} else if (strcmp(key, "mac") == 0) {
+		if (config_parse_mac(val, ifc->mac) < 0) {
+			snprintf(why, whylen, "bad mac '%s' (expected a unicast aa:bb:cc:dd:ee:ff)", val);
+			return -1;
+		}
+		ifc->has_mac = true;
+	} else if (strcmp(key, "mtu") == 0) {
+		if (config_parse_uint(val, 68, 65535, &v) < 0) {
+			snprintf(why, whylen, "mtu must be an integer from 68 to 65535, not '%s'", val);
+			return -1;
+		}
+		ifc->mtu = (unsigned int)v;
+	} else if (strcmp(key, "queues") == 0) {
+		if (config_parse_uint(val, 1, 16, &v) < 0) {
+			snprintf(why, whylen, "queues must be an integer from 1 to 16, not '%s'", val);
+			return -1;
+		}
+		ifc->queues = (unsigned int)v;
+	} else if (strcmp(key, "rps_cpus") == 0) {
+		char *end;
+
+		if (strcmp(val, "all") == 0) {
+			ifc->rps_mask = 0xffffffffu;
+		} else if (strcmp(val, "none") == 0) {
+			ifc->rps_mask = 0;
+		} else {
+			errno = 0;
+			v = strtoul(val, &end, 16);
+			if (errno || *end || !*val || v > 0xffffffffu) {
+				snprintf(why, whylen, "rps_cpus must be all, none or a hex mask, not '%s'", val);
+				return -1;
+			}
+			ifc->rps_mask = (uint32_t)v;
+		}
+		ifc->rps_set = true;
+	} else {
+		snprintf(why, whylen, "unknown key '%s' in [interface %s]", key, ifc->name);
+		return -1;
+	}
+	return 0;
+}
+
+int config_load(struct ns_config *cfg, const char *path, char *err, size_t errlen)
+{
+	enum section sec = SEC_NONE;
+	struct ns_iface_config *ifc = NULL;
+	char line[1024];
+	char why[512];
+	int lineno = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s, *eq, *key, *val;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			goto fail;
+		}
+		strip_comment(line);
+		s = trim(line);
+		if (!*s)
+			continue;
+		if (*s == '[') {
+			char *close = strchr(s, ']');
+			char *name;
+
+			if (!close || close[1]) {
+				snprintf(err, errlen, "%s:%d: malformed section header", path, lineno);
+				goto fail;
+			}
+			*close = '\0';
+			name = trim(s + 1);
+			if (strcmp(name, "daemon") == 0) {
+				sec = SEC_DAEMON;
+			} else if (strcmp(name, "sysctl") == 0) {
+				sec = SEC_SYSCTL;
+			} else if (strncmp(name, "interface", 9) == 0 &&
+				   isspace((unsigned char)name[9])) {
+				char *ifname = trim(name + 9);
+
+				if (!valid_ifname(ifname)) {
+					snprintf(err, errlen, "%s:%d: bad interface name '%s'", path,
+						 lineno, ifname);
+					goto fail;
+				}
+				ifc = config_iface(cfg, ifname);
+				if (!ifc) {
+					snprintf(err, errlen, "%s:%d: too many interfaces (at most %d)",
+						 path, lineno, NS_CONFIG_MAX_IFACES);
+					goto fail;
+				}
+				snprintf(ifc->file, sizeof(ifc->file), "%s", path);
+				ifc->line = lineno;
+				sec = SEC_IFACE;
+			} else {
+				snprintf(err, errlen, "%s:%d: unknown section [%s]", path, lineno, name);
+				goto fail;
+			}
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+			goto fail;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		why[0] = '\0';
+		switch (sec) {
+		case SEC_NONE:
+			snprintf(err, errlen, "%s:%d: key '%s' outside of any section", path,
+				 lineno, key);
+			goto fail;
+		case SEC_DAEMON:
+			if (set_daemon_key(cfg, key, val, why, sizeof(why)) < 0)
+				goto bad_value;
+			break;
+		case SEC_IFACE:
+			if (set_iface_key(ifc, key, val, why, sizeof(why)) < 0)
+				goto bad_value;
+			break;
+		case SEC_SYSCTL:
+			if (sysctl_set(key, val, why, sizeof(why)) < 0)
+				goto bad_value;
+			break;
+		}
+		continue;
+bad_value:
+		snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+		goto fail;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+		goto fail;
+	}
+	fclose(f);
+	return 0;
+fail:
+	fclose(f);
+	return -1;
+}
+
+int config_validate(const struct ns_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->n_ifaces == 0) {
+		snprintf(err, errlen, "no interface configured (use --tap NAME --addr A.B.C.D/N "
+			 "or an [interface NAME] section)");
+		return -1;
+	}
+	for (unsigned int i = 0; i < cfg->n_ifaces; i++) {
+		const struct ns_iface_config *ifc = &cfg->ifaces[i];
+		char where[300];
+
+		if (ifc->file[0])
+			snprintf(where, sizeof(where), "%s:%d: ", ifc->file, ifc->line);
+		else
+			snprintf(where, sizeof(where), "--tap %s: ", ifc->name);
+		if (!ifc->addr) {
+			snprintf(err, errlen, "%sinterface %s has no address", where, ifc->name);
+			return -1;
+		}
+		if (ifc->queues > 1 && ifc->queues > (unsigned int)cfg->workers) {
+			snprintf(err, errlen, "%sinterface %s has %u queues but only %d workers",
+				 where, ifc->name, ifc->queues, cfg->workers);
+			return -1;
+		}
+		for (unsigned int j = 0; j < i; j++) {
+			if (cfg->ifaces[j].addr == ifc->addr) {
+				snprintf(err, errlen, "%sinterface %s: address already used by %s",
+					 where, ifc->name, cfg->ifaces[j].name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,68 @@
+/*
+ * netstackd's configuration: the file (etc/netstackd.conf, INI style) and
+ * the command-line overrides.  Control context, at start-up.
+ *
+ * Every error names where it comes from ("FILE:LINE: problem" or
+ * "--option: problem") in one line.
+ */
+#ifndef NS_NSCONFIG_H
+#define NS_NSCONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NS_CONFIG_MAX_IFACES 8
+#define NS_CONFIG_DEFAULT_FILE NS_SYSCONFDIR "/netstack/netstackd.conf"
+
+struct ns_iface_config {
+	char name[16];
+	char type[8];               /* "tap" */
+	uint32_t addr;              /* network order; 0 = unset */
+	unsigned int prefixlen;
+	uint32_t gateway;
+	uint32_t host_addr;
+	unsigned int host_prefixlen;
+	uint8_t mac[6];
+	bool has_mac;
+	unsigned int mtu;
+	unsigned int queues;
+	uint32_t rps_mask;
+	bool rps_set;               /* rps_cpus given explicitly */
+	char file[256];             /* where it was defined */
+	int line;
+};
+
+struct ns_config {
+	int workers;
+	char socket_path[108];
+	char socket_group[64];
+	int log_level;
+	int log_target;             /* enum ns_log_target */
+	unsigned int n_ifaces;
+	struct ns_iface_config ifaces[NS_CONFIG_MAX_IFACES];
+};
+
+/* Defaults (one worker, default socket, level info). */
+void config_init(struct ns_config *cfg);
+
+/*
+ * Read @path into @cfg.  sysctl lines are applied to the registry at once
+ * (so register every module's table first).  Returns 0 or -1 with a
+ * "FILE:LINE: problem" message in @err.
+ */
+int config_load(struct ns_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Parse helpers shared with the command line; 0 or -1. */
+int config_parse_prefix(const char *s, uint32_t *addr, unsigned int *prefixlen);
+int config_parse_ipv4(const char *s, uint32_t *addr);
+int config_parse_mac(const char *s, uint8_t mac[6]);
+int config_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* Find or add the interface @name; NULL if the table is full. */
+struct ns_iface_config *config_iface(struct ns_config *cfg, const char *name);
+
+/* Final checks (an interface has an address, ...); 0 or -1 with @err. */
+int config_validate(const struct ns_config *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,735 @@
+/*
+ * netstackctl: show netstackd's state.
+ *
+ * A short-lived client of the daemon's control socket (proto/netstack.proto,
+ * one message per SOCK_SEQPACKET packet): connect, Hello, one ShowRequest,
+ * and print the reply as text or, with -j, as JSON whose shapes scripts and
+ * tests rely on.  Single-threaded.  Every failure is one line on stderr.
+ * Exit status: 0 success, 1 netstackd unreachable or answered with an error,
+ * 2 usage error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "netstack.pb-c.h"
+#include "proto/ipc.h"
+
+#define PROG "netstackctl"
+#define CTL_TIMEOUT_SEC 5
+
+enum {
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+};
+
+struct ctl_opts {
+	const char *socket_path;
+	bool json;
+	bool all;
+};
+
+struct ctl_object {
+	const char *name;
+	Netstack__ShowWhat what;
+	const char *help;
+	void (*print)(const Netstack__ShowReply *r, const struct ctl_opts *o);
+	struct json_object *(*to_json)(const Netstack__ShowReply *r);
+};
+
+static void __attribute__((format(printf, 1, 2))) ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int ctl_ndigits(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+/* --- link ------------------------------------------------------------------ */
+
+/* One `ip -s link` block: a header row and a row of right-aligned numbers. */
+static void ctl_print_stat_rows(const char *label, const char *const *hdr,
+				const uint64_t *val, int n)
+{
+	int w[8], i;
+
+	for (i = 0; i < n; i++) {
+		w[i] = (int)strlen(hdr[i]);
+		if (ctl_ndigits(val[i]) > w[i])
+			w[i] = ctl_ndigits(val[i]);
+	}
+	if (w[0] < 6)
+		w[0] = 6;
+	printf("    %s", label);
+	for (i = 0; i < n; i++)
+		printf(" %*s", w[i], hdr[i]);
+	printf("\n    %*s", (int)strlen(label), "");
+	for (i = 0; i < n; i++)
+		printf(" %*" PRIu64, w[i], val[i]);
+	putchar('\n');
+}
+
+static void ctl_print_link(const Netstack__ShowReply *r, const struct ctl_opts *o)
+{
+	static const char *const rx_hdr[] = {
+		"bytes", "packets", "errors", "dropped", "overrun", "mcast",
+	};
+	static const char *const tx_hdr[] = {
+		"bytes", "packets", "errors", "dropped", "carrier", "collsns",
+	};
+	Netstack__LinkStats zero = NETSTACK__LINK_STATS__INIT;
+	size_t i, j;
+
+	for (i = 0; i < r->n_links; i++) {
+		const Netstack__LinkInfo *l = r->links[i];
+		const Netstack__LinkStats *s = l->stats ? l->stats : &zero;
+		uint64_t rx[] = {
+			s->rx_bytes, s->rx_packets, s->rx_errors, s->rx_dropped,
+			s->rx_over_errors, s->multicast,
+		};
+		uint64_t tx[] = {
+			s->tx_bytes, s->tx_packets, s->tx_errors, s->tx_dropped,
+			s->tx_carrier_errors, s->collisions,
+		};
+
+		printf("%d: %s: <%s> mtu %u", l->ifindex, l->name,
+		       l->up ? "UP" : "DOWN", l->mtu);
+		if (l->kind[0])
+			printf(" kind %s", l->kind);
+		printf(" queues %u/%u\n", l->rx_queues, l->tx_queues);
+		if (l->mac[0])
+			printf("    link/ether %s\n", l->mac);
+		for (j = 0; j < l->n_addrs; j++) {
+			const Netstack__LinkAddr *a = l->addrs[j];
+
+			printf("    inet %s/%u", a->local, a->prefixlen);
+			if (a->broadcast[0])
+				printf(" brd %s", a->broadcast);
+			putchar('\n');
+		}
+		ctl_print_stat_rows("RX:", rx_hdr, rx, 6);
+		ctl_print_stat_rows("TX:", tx_hdr, tx, 6);
+	}
+}
+
+static void ctl_json_add_u64(struct json_object *obj, const char *key, uint64_t v)
+{
+	json_object_object_add(obj, key, json_object_new_uint64(v));
+}
+
+static void ctl_json_add_str(struct json_object *obj, const char *key, const char *v)
+{
+	json_object_object_add(obj, key, json_object_new_string(v));
+}
+
+static struct json_object *ctl_json_link(const Netstack__ShowReply *r)
+{
+	Netstack__LinkStats zero = NETSTACK__LINK_STATS__INIT;
+	struct json_object *arr = json_object_new_array();
+	size_t i, j;
+
+	for (i = 0; i < r->n_links; i++) {
+		const Netstack__LinkInfo *l = r->links[i];
+		const Netstack__LinkStats *s = l->stats ? l->stats : &zero;
+		struct json_object *o = json_object_new_object();
+		struct json_object *addrs = json_object_new_array();
+		struct json_object *st = json_object_new_object();
+		struct json_object *rx = json_object_new_object();
+		struct json_object *tx = json_object_new_object();
+
+		json_object_object_add(o, "ifindex", json_object_new_int64(l->ifindex));
+		ctl_json_add_str(o, "ifname", l->name);
+		ctl_json_add_str(o, "kind", l->kind);
+		ctl_json_add_str(o, "address", l->mac);
+		ctl_json_add_u64(o, "mtu", l->mtu);
+		ctl_json_add_str(o, "operstate", l->up ? "UP" : "DOWN");
+		ctl_json_add_u64(o, "rx_queues", l->rx_queues);
+		ctl_json_add_u64(o, "tx_queues", l->tx_queues);
+		for (j = 0; j < l->n_addrs; j++) {
+			const Netstack__LinkAddr *a = l->addrs[j];
+			struct json_object *ao = json_object_new_object();
+
+			ctl_json_add_str(ao, "local", a->local);
+			ctl_json_add_u64(ao, "prefixlen", a->prefixlen);
+			if (a->broadcast[0])
+				ctl_json_add_str(ao, "broadcast", a->broadcast);
+			json_object_array_add(addrs, ao);
+		}
+		json_object_object_add(o, "addr_info", addrs);
+
+		ctl_json_add_u64(rx, "bytes", s->rx_bytes);
+		ctl_json_add_u64(rx, "packets", s->rx_packets);
+		ctl_json_add_u64(rx, "errors", s->rx_errors);
+		ctl_json_add_u64(rx, "dropped", s->rx_dropped);
+		ctl_json_add_u64(rx, "over_errors", s->rx_over_errors);
+		ctl_json_add_u64(rx, "length_errors", s->rx_length_errors);
+		ctl_json_add_u64(rx, "missed", s->rx_missed_errors);
+		ctl_json_add_u64(rx, "multicast", s->multicast);
+		ctl_json_add_u64(tx, "bytes", s->tx_bytes);
+		ctl_json_add_u64(tx, "packets", s->tx_packets);
+		ctl_json_add_u64(tx, "errors", s->tx_errors);
+		ctl_json_add_u64(tx, "dropped", s->tx_dropped);
+		ctl_json_add_u64(tx, "carrier_errors", s->tx_carrier_errors);
+		ctl_json_add_u64(tx, "collisions", s->collisions);
+		json_object_object_add(st, "rx", rx);
+		json_object_object_add(st, "tx", tx);
+		json_object_object_add(o, "stats64", st);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* --- softnet --------------------------------------------------------------- */
+
+#define CTL_SOFTNET_COLS 6
+
+static void ctl_softnet_row(const Netstack__SoftnetInfo *s, uint64_t *v)
+{
+	v[0] = s->cpu;
+	v[1] = s->processed;
+	v[2] = s->dropped;
+	v[3] = s->time_squeeze;
+	v[4] = s->received_rps;
+	v[5] = s->backlog_len;
+}
+
+static void ctl_print_softnet(const Netstack__ShowReply *r, const struct ctl_opts *o)
+{
+	static const char *const hdr[CTL_SOFTNET_COLS] = {
+		"cpu", "processed", "dropped", "time_squeeze", "received_rps", "backlog",
+	};
+	uint64_t v[CTL_SOFTNET_COLS];
+	int w[CTL_SOFTNET_COLS];
+	size_t i;
+	int c;
+
+	for (c = 0; c < CTL_SOFTNET_COLS; c++)
+		w[c] = (int)strlen(hdr[c]);
+	for (i = 0; i < r->n_softnet; i++) {
+		ctl_softnet_row(r->softnet[i], v);
+		for (c = 0; c < CTL_SOFTNET_COLS; c++)
+			if (ctl_ndigits(v[c]) > w[c])
+				w[c] = ctl_ndigits(v[c]);
+	}
+	for (c = 0; c < CTL_SOFTNET_COLS; c++)
+		printf("%s%*s", c ? " " : "", w[c], hdr[c]);
+	putchar('\n');
+	for (i = 0; i < r->n_softnet; i++) {
+		ctl_softnet_row(r->softnet[i], v);
+		for (c = 0; c < CTL_SOFTNET_COLS; c++)
+			printf("%s%*" PRIu64, c ? " " : "", w[c], v[c]);
+		putchar('\n');
+	}
+}
+
+static struct json_object *ctl_json_softnet(const Netstack__ShowReply *r)
+{
+	struct json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < r->n_softnet; i++) {
+		const Netstack__SoftnetInfo *s = r->softnet[i];
+		struct json_object *o = json_object_new_object();
+
+		ctl_json_add_u64(o, "cpu", s->cpu);
+		ctl_json_add_u64(o, "processed", s->processed);
+		ctl_json_add_u64(o, "dropped", s->dropped);
+		ctl_json_add_u64(o, "time_squeeze", s->time_squeeze);
+		ctl_json_add_u64(o, "received_rps", s->received_rps);
+		ctl_json_add_u64(o, "backlog_len", s->backlog_len);
+		ctl_json_add_u64(o, "ipi_sent", s->ipi_sent);
+		ctl_json_add_u64(o, "loops", s->loops);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* --- neigh ----------------------------------------------------------------- */
+
+static void ctl_print_neigh(const Netstack__ShowReply *r, const struct ctl_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_neigh; i++) {
+		const Netstack__NeighInfo *n = r->neigh[i];
+
+		printf("%s dev %s", n->dst, n->dev);
+		if (n->lladdr[0])
+			printf(" lladdr %s", n->lladdr);
+		printf(" %s", n->state);
+		if (!strcmp(n->state, "INCOMPLETE"))
+			printf(" probes %u queue %u", n->probes, n->queue_len);
+		putchar('\n');
+	}
+}
+
+static struct json_object *ctl_json_neigh(const Netstack__ShowReply *r)
+{
+	struct json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < r->n_neigh; i++) {
+		const Netstack__NeighInfo *n = r->neigh[i];
+		struct json_object *o = json_object_new_object();
+
+		ctl_json_add_str(o, "dst", n->dst);
+		ctl_json_add_str(o, "dev", n->dev);
+		if (n->lladdr[0])
+			ctl_json_add_str(o, "lladdr", n->lladdr);
+		ctl_json_add_str(o, "state", n->state);
+		ctl_json_add_u64(o, "probes", n->probes);
+		ctl_json_add_u64(o, "queue_len", n->queue_len);
+		ctl_json_add_u64(o, "confirmed_ms_ago", n->confirmed_ms_ago);
+		ctl_json_add_u64(o, "used_ms_ago", n->used_ms_ago);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* --- stats ----------------------------------------------------------------- */
+
+static void ctl_print_stats(const Netstack__ShowReply *r, const struct ctl_opts *o)
+{
+	const char *group = NULL;
+	int nw = 0, vw = 0;
+	size_t i;
+
+	for (i = 0; i < r->n_counters; i++) {
+		const Netstack__Counter *c = r->counters[i];
+
+		if ((int)strlen(c->name) > nw)
+			nw = (int)strlen(c->name);
+		if (ctl_ndigits(c->value) > vw)
+			vw = ctl_ndigits(c->value);
+	}
+	/* The daemon sends each group's counters together, groups in order. */
+	for (i = 0; i < r->n_counters; i++) {
+		const Netstack__Counter *c = r->counters[i];
+
+		if (!group || strcmp(group, c->group)) {
+			group = c->group;
+			printf("%s:\n", group);
+		}
+		printf("  %-*s  %*" PRIu64 "\n", nw, c->name, vw, c->value);
+	}
+}
+
+static struct json_object *ctl_json_stats(const Netstack__ShowReply *r)
+{
+	/* Always present, even when empty (IcmpMsg lists only types seen). */
+	static const char *const groups[] = { "Ip", "Icmp", "IcmpMsg", "Arp" };
+	struct json_object *root = json_object_new_object();
+	struct json_object *g;
+	size_t i;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		json_object_object_add(root, groups[i], json_object_new_object());
+	for (i = 0; i < r->n_counters; i++) {
+		const Netstack__Counter *c = r->counters[i];
+
+		if (!json_object_object_get_ex(root, c->group, &g)) {
+			g = json_object_new_object();
+			json_object_object_add(root, c->group, g);
+		}
+		ctl_json_add_u64(g, c->name, c->value);
+	}
+	return root;
+}
+
+/* --- drops ----------------------------------------------------------------- */
+
+struct ctl_drop {
+	const Netstack__Counter *c;
+	size_t order;               /* the daemon's order, to keep ties stable */
+};
+
+static int ctl_drop_cmp(const void *a, const void *b)
+{
+	const struct ctl_drop *x = a, *y = b;
+
+	if (x->c->value != y->c->value)
+		return x->c->value > y->c->value ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void ctl_print_drops(const Netstack__ShowReply *r, const struct ctl_opts *o)
+{
+	struct ctl_drop *d;
+	size_t i, n = 0;
+	int nw = 0, vw = 0;
+
+	d = calloc(r->n_counters ? r->n_counters : 1, sizeof(*d));
+	if (!d) {
+		ctl_err("out of memory");
+		return;
+	}
+	for (i = 0; i < r->n_counters; i++) {
+		const Netstack__Counter *c = r->counters[i];
+
+		if (!c->value && !o->all)
+			continue;
+		d[n].c = c;
+		d[n].order = i;
+		n++;
+		if ((int)strlen(c->name) > nw)
+			nw = (int)strlen(c->name);
+		if (ctl_ndigits(c->value) > vw)
+			vw = ctl_ndigits(c->value);
+	}
+	if (!n)
+		printf("no drops\n");
+	qsort(d, n, sizeof(*d), ctl_drop_cmp);
+	for (i = 0; i < n; i++)
+		printf("%-*s  %*" PRIu64 "  %s\n", nw, d[i].c->name, vw,
+		       d[i].c->value, d[i].c->help);
+	free(d);
+}
+
+static struct json_object *ctl_json_drops(const Netstack__ShowReply *r)
+{
+	struct json_object *root = json_object_new_object();
+	size_t i;
+
+	for (i = 0; i < r->n_counters; i++)
+		ctl_json_add_u64(root, r->counters[i]->name, r->counters[i]->value);
+	return root;
+}
+
+/* --- objects and usage ----------------------------------------------------- */
+
+static const struct ctl_object ctl_objects[] = {
+	{ "link", NETSTACK__SHOW_WHAT__SHOW_LINK,
+	  "interfaces: state, addresses, queues and packet counters",
+	  ctl_print_link, ctl_json_link },
+	{ "softnet", NETSTACK__SHOW_WHAT__SHOW_SOFTNET,
+	  "per-worker packet processing counters (like /proc/net/softnet_stat)",
+	  ctl_print_softnet, ctl_json_softnet },
+	{ "neigh", NETSTACK__SHOW_WHAT__SHOW_NEIGH,
+	  "the neighbour (ARP) cache",
+	  ctl_print_neigh, ctl_json_neigh },
+	{ "stats", NETSTACK__SHOW_WHAT__SHOW_STATS,
+	  "SNMP counters: Ip, Icmp, IcmpMsg, Arp (like nstat)",
+	  ctl_print_stats, ctl_json_stats },
+	{ "drops", NETSTACK__SHOW_WHAT__SHOW_DROPS,
+	  "dropped packets counted by reason, most frequent first",
+	  ctl_print_drops, ctl_json_drops },
+};
+
+#define CTL_NOBJECTS (sizeof(ctl_objects) / sizeof(ctl_objects[0]))
+
+static const struct ctl_object *ctl_find_object(const char *name)
+{
+	size_t i;
+
+	if (!strcmp(name, "neighbour") || !strcmp(name, "neighbor"))
+		name = "neigh";
+	for (i = 0; i < CTL_NOBJECTS; i++)
+		if (!strcmp(ctl_objects[i].name, name))
+			return &ctl_objects[i];
+	return NULL;
+}
+
+static void ctl_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: " PROG " [OPTIONS] OBJECT\n"
+		"Show the state of netstackd, the userspace TCP/IP stack.\n"
+		"\n"
+		"Objects:\n");
+	for (i = 0; i < CTL_NOBJECTS; i++)
+		fprintf(f, "  %-9s %s\n", ctl_objects[i].name, ctl_objects[i].help);
+	fprintf(f, "\n"
+		"Options:\n"
+		"  -s, --socket PATH  netstackd's socket (default: $" NS_IPC_SOCKET_ENV
+		", else\n"
+		"                     " NS_IPC_DEFAULT_SOCKET ")\n"
+		"  -j, --json         print JSON instead of text\n"
+		"  -a, --all          drops: also list reasons that never occurred\n"
+		"  -h, --help         print this help and exit\n"
+		"      --version      print the version and exit\n"
+		"\n"
+		"Exit status: 0 success, 1 netstackd unreachable or failed, 2 usage error.\n");
+}
+
+static int __attribute__((format(printf, 1, 2))) ctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* --- talking to the daemon ------------------------------------------------- */
+
+/* Connect to @path with receive and send timeouts.  fd, or -1 (reported). */
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { CTL_TIMEOUT_SEC, 0 };
+	const char *hint = "";
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		ctl_err("socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ctl_err("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		e = errno;
+		if (e == ENOENT || e == ECONNREFUSED)
+			hint = " (is netstackd running?)";
+		else if (e == EACCES || e == EPERM)
+			hint = " (are you in the socket's group?)";
+		ctl_err("cannot connect to netstackd at %s: %s%s", path, strerror(e), hint);
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/*
+ * Send @req and wait for its Reply.  Returns the decoded reply (free with
+ * netstack__reply__free_unpacked) or NULL after reporting why.
+ */
+static Netstack__Reply *ctl_call(int fd, const Netstack__Request *req)
+{
+	struct iovec iov;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	Netstack__Reply *reply = NULL;
+	size_t len = netstack__request__get_packed_size(req);
+	uint8_t *buf;
+	ssize_t n;
+
+	buf = malloc(len > NS_IPC_MAX_MSG ? len : NS_IPC_MAX_MSG);
+	if (!buf) {
+		ctl_err("out of memory");
+		return NULL;
+	}
+	netstack__request__pack(req, buf);
+	do
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			ctl_err("netstackd closed the connection");
+		else
+			ctl_err("cannot send to netstackd: %s", strerror(errno));
+		goto out_free_buf;
+	}
+
+	iov.iov_base = buf;
+	iov.iov_len = NS_IPC_MAX_MSG;
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			ctl_err("no reply from netstackd within %d s", CTL_TIMEOUT_SEC);
+		else if (errno == ECONNRESET)
+			ctl_err("netstackd closed the connection");
+		else
+			ctl_err("cannot read from netstackd: %s", strerror(errno));
+		goto out_free_buf;
+	}
+	if (n == 0) {
+		ctl_err("netstackd closed the connection without replying");
+		goto out_free_buf;
+	}
+	if (msg.msg_flags & MSG_TRUNC) {
+		ctl_err("reply from netstackd larger than %u bytes", NS_IPC_MAX_MSG);
+		goto out_free_buf;
+	}
+	reply = netstack__reply__unpack(NULL, (size_t)n, buf);
+	if (!reply) {
+		ctl_err("cannot decode the reply from netstackd");
+		goto out_free_buf;
+	}
+	/* An error reply may precede the Hello exchange (seq 0: connection refused). */
+	if (reply->seq != req->seq && !reply->error) {
+		ctl_err("reply %" PRIu64 " does not match request %" PRIu64,
+			reply->seq, req->seq);
+		netstack__reply__free_unpacked(reply, NULL);
+		reply = NULL;
+	}
+
+out_free_buf:
+	free(buf);
+	return reply;
+}
+
+/* Report @reply's error, if any.  True if it is an error. */
+static bool ctl_reply_failed(const Netstack__Reply *reply)
+{
+	if (!reply->error)
+		return false;
+	if (reply->error_message && reply->error_message[0])
+		ctl_err("%s", reply->error_message);
+	else
+		ctl_err("netstackd: %s", strerror(reply->error));
+	return true;
+}
+
+/* Hello, then one show request; the reply is printed.  Exit status. */
+static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
+{
+	Netstack__Request req = NETSTACK__REQUEST__INIT;
+	Netstack__Hello hello = NETSTACK__HELLO__INIT;
+	Netstack__ShowRequest show = NETSTACK__SHOW_REQUEST__INIT;
+	Netstack__Reply *reply;
+	struct json_object *json;
+	int fd, ret = EXIT_FAIL;
+
+	fd = ctl_connect(o->socket_path);
+	if (fd < 0)
+		return EXIT_FAIL;
+
+	hello.version = NETSTACK__PROTO_VERSION__PROTO_VERSION_CURRENT;
+	hello.role = NETSTACK__ROLE__ROLE_CTL;
+	hello.program = (char *)PROG;
+	req.seq = 1;
+	req.body_case = NETSTACK__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	reply = ctl_call(fd, &req);
+	if (!reply)
+		goto out_close;
+	if (ctl_reply_failed(reply))
+		goto out_free_reply;
+	if (reply->body_case != NETSTACK__REPLY__BODY_HELLO) {
+		ctl_err("unexpected answer to Hello from netstackd");
+		goto out_free_reply;
+	}
+	netstack__reply__free_unpacked(reply, NULL);
+
+	show.what = obj->what;
+	req.seq = 2;
+	req.body_case = NETSTACK__REQUEST__BODY_SHOW;
+	req.show = &show;
+	reply = ctl_call(fd, &req);
+	if (!reply)
+		goto out_close;
+	if (ctl_reply_failed(reply))
+		goto out_free_reply;
+	if (reply->body_case != NETSTACK__REPLY__BODY_SHOW || !reply->show) {
+		ctl_err("unexpected answer to show %s from netstackd", obj->name);
+		goto out_free_reply;
+	}
+
+	if (o->json) {
+		json = obj->to_json(reply->show);
+		puts(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(json);
+	} else {
+		obj->print(reply->show, o);
+	}
+	ret = 0;
+
+out_free_reply:
+	netstack__reply__free_unpacked(reply, NULL);
+out_close:
+	close(fd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_VERSION = 256 };
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl_opts o = { 0 };
+	const struct ctl_object *obj;
+	int c, ret;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:jah", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o.socket_path = optarg;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'a':
+			o.all = true;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf(PROG " %s\n", PACKAGE_VERSION);
+			return 0;
+		case ':':
+			return ctl_usage_error("option '%s' needs an argument",
+					       argv[optind - 1]);
+		default:
+			if (optopt)
+				return ctl_usage_error("unknown option '-%c'", optopt);
+			return ctl_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error("no object given");
+	if (optind + 1 < argc)
+		return ctl_usage_error("unexpected argument '%s'", argv[optind + 1]);
+	obj = ctl_find_object(argv[optind]);
+	if (!obj)
+		return ctl_usage_error("unknown object '%s'", argv[optind]);
+
+	if (!o.socket_path || !*o.socket_path)
+		o.socket_path = getenv(NS_IPC_SOCKET_ENV);
+	if (!o.socket_path || !*o.socket_path)
+		o.socket_path = NS_IPC_DEFAULT_SOCKET;
+
+	ret = ctl_run(obj, &o);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ctl_err("cannot write output: %s", strerror(errno));
+		ret = EXIT_FAIL;
+	}
+	return ret;
+}
