@@ -248,8 +248,13 @@ static int bring_up_iface(const struct ns_config *cfg, const struct ns_iface_con
 		.mac = ifc->has_mac ? ifc->mac : NULL,
 		.host_addr = ifc->host_addr,
 		.host_prefixlen = ifc->host_prefixlen,
-		/* RPS spreads flows over all workers unless told otherwise. */
-		.rps_mask = ifc->rps_set ? ifc->rps_mask : (cfg->workers > 1 ? 0xffffffffu : 0),
+		/*
+		 * With fewer queues than workers, RPS spreads flows over all
+		 * workers unless told otherwise; otherwise the extra workers
+		 * would idle.  With a queue per worker, tun steers flows.
+		 */
+		.rps_mask = ifc->rps_set ? ifc->rps_mask
+					 : ((unsigned int)cfg->workers > ifc->queues ? ~0ull : 0),
 	};
 	char where[300], why[512];
 	struct net_device *dev;

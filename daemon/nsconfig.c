@@ -73,14 +73,24 @@ int config_parse_prefix(const char *s, uint32_t *addr, unsigned int *prefixlen)
 
 int config_parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned int b[6];
-	char tail;
+	/* Exactly six groups of one or two hex digits separated by ':'. */
+	for (int i = 0; i < 6; i++) {
+		unsigned int v = 0, n = 0;
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-		   &b[5], &tail) != 6)
+		while (isxdigit((unsigned char)*s) && n < 2) {
+			v = v * 16 + (unsigned int)(isdigit((unsigned char)*s) ? *s - '0'
+							: (tolower((unsigned char)*s) - 'a' + 10));
+			s++;
+			n++;
+		}
+		if (n == 0)
+			return -1;
+		if (i < 5 && *s++ != ':')
+			return -1;
+		mac[i] = (uint8_t)v;
+	}
+	if (*s)
 		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
 	/* A station address must be unicast and not all zero. */
 	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
 		return -1;
@@ -240,17 +250,17 @@ static int set_iface_key(struct ns_iface_config *ifc, const char *key, const cha
 		char *end;
 
 		if (strcmp(val, "all") == 0) {
-			ifc->rps_mask = 0xffffffffu;
+			ifc->rps_mask = ~0ull;
 		} else if (strcmp(val, "none") == 0) {
 			ifc->rps_mask = 0;
 		} else {
 			errno = 0;
 			v = strtoul(val, &end, 16);
-			if (errno || *end || !*val || v > 0xffffffffu) {
+			if (errno || *end || !*val) {
 				snprintf(why, whylen, "rps_cpus must be all, none or a hex mask, not '%s'", val);
 				return -1;
 			}
-			ifc->rps_mask = (uint32_t)v;
+			ifc->rps_mask = (uint64_t)v;
 		}
 		ifc->rps_set = true;
 	} else {

@@ -27,7 +27,7 @@ struct ns_iface_config {
 	bool has_mac;
 	unsigned int mtu;
 	unsigned int queues;
-	uint32_t rps_mask;
+	uint64_t rps_mask;
 	bool rps_set;               /* rps_cpus given explicitly */
 	char file[256];             /* where it was defined */
 	int line;

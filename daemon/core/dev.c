@@ -180,18 +180,22 @@ uint32_t skb_get_hash(struct sk_buff *skb)
 /* get_rps_cpu: map the flow hash onto the queue's RPS mask. */
 static int get_rps_cpu(const struct netdev_rx_queue *rxq, struct sk_buff *skb)
 {
-	uint32_t mask = rxq->rps_mask;
-	unsigned int n = (unsigned int)__builtin_popcount(mask);
+	uint64_t mask = rxq->rps_mask;
+	unsigned int n;
+
+	if (nr_workers < 64)
+		mask &= (1ull << nr_workers) - 1;
+	n = (unsigned int)__builtin_popcountll(mask);
 	unsigned int k;
 
 	if (n == 0)
 		return -1;
 	k = (unsigned int)(((uint64_t)skb_get_hash(skb) * n) >> 32);
-	for (int cpu = 0; cpu < 32; cpu++) {
-		if (!(mask & (1u << cpu)))
+	for (int cpu = 0; cpu < 64; cpu++) {
+		if (!(mask & (1ull << cpu)))
 			continue;
 		if (k-- == 0)
-			return cpu < nr_workers ? cpu : -1;
+			return cpu;
 	}
 	return -1;
 }

@@ -84,7 +84,7 @@ struct netdev_rx_queue {
 	unsigned int index;
 	struct napi_struct napi;
 	struct ns_irq irq;
-	uint32_t rps_mask;          /* workers RPS may steer to (0: none) */
+	uint64_t rps_mask;          /* workers RPS may steer to (0: none) */
 };
 
 enum {

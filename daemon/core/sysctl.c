@@ -60,7 +60,10 @@ const struct ctl_table *sysctl_next(const struct ctl_table *prev)
 	const struct ctl_table *t;
 
 	if (!prev) {
-		return ntables ? (tables[0]->procname ? tables[0] : NULL) : NULL;
+		for (ti = 0; ti < ntables; ti++)
+			if (tables[ti]->procname)
+				return tables[ti];
+		return NULL;
 	}
 	for (ti = 0; ti < ntables; ti++) {
 		const struct ctl_table *base = tables[ti];
@@ -105,11 +108,20 @@ int sysctl_set(const char *name, const char *value, char *err, size_t errlen)
 	}
 	errno = 0;
 	v = strtoll(value, &end, 0);
-	while (*end == ' ' || *end == '\t')
-		end++;
-	if (errno || end == value || *end) {
+	if (end == value) {
 		snprintf(err, errlen, "%s: '%s' is not an integer", name, value);
 		return -EINVAL;
+	}
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (*end) {
+		snprintf(err, errlen, "%s: '%s' is not an integer", name, value);
+		return -EINVAL;
+	}
+	if (errno == ERANGE) {
+		snprintf(err, errlen, "%s: '%s' is out of range [%" PRId64 ", %" PRId64 "]",
+			 name, value, t->min, t->max);
+		return -ERANGE;
 	}
 	if (v < t->min || v > t->max) {
 		snprintf(err, errlen, "%s: %lld is out of range [%" PRId64 ", %" PRId64 "]",

@@ -81,24 +81,32 @@ bool del_timer(struct timer_list *t)
 	return del_timer_on(&sd->timers, t);
 }
 
-/* Fire the due timers of one slot. */
+/*
+ * Fire the due timers of one slot.  The slot's list is detached first and
+ * base->clk already points past it (as the kernel's __run_timers does), so
+ * a callback that re-arms for "now" or the past lands in the next slot to
+ * be processed, never in this one: it fires once per run, not in a loop.
+ * Timers of a later revolution go back into the wheel.
+ */
 static unsigned int run_slot(struct timer_base *base, unsigned int idx, uint64_t now)
 {
-	struct timer_list *t, *next;
+	struct timer_list *head = base->slots[idx];
 	unsigned int fired = 0;
+	struct timer_list *t;
 
-restart:
-	for (t = base->slots[idx]; t; t = next) {
-		next = t->next;
-		if (t->expires > now)
-			continue;
+	base->slots[idx] = NULL;
+	if (head)
+		head->pprev = &head;
+	while ((t = head) != NULL) {
 		timer_unlink(base, t);
+		if (t->expires > now) {
+			mod_timer_on(base, t, t->expires);
+			continue;
+		}
 		base->running = t;
 		t->function(t);
 		base->running = NULL;
 		fired++;
-		/* The callback may have re-armed or deleted any timer here. */
-		goto restart;
 	}
 	return fired;
 }
@@ -111,11 +119,25 @@ unsigned int run_timers(struct timer_base *base, uint64_t now)
 	if (now < base->clk)
 		return 0;
 	steps = now - base->clk + 1;
-	if (steps > TIMER_WHEEL_SLOTS)
-		steps = TIMER_WHEEL_SLOTS;
-	for (uint64_t i = 0; i < steps && base->count; i++)
-		fired += run_slot(base, (unsigned int)((base->clk + i) % TIMER_WHEEL_SLOTS), now);
-	base->clk = now + 1;
+	if (!base->count || steps > TIMER_WHEEL_SLOTS) {
+		/* Nothing pending, or a gap longer than a revolution: every
+		 * slot is visited once, from the current position. */
+		uint64_t start = base->clk;
+
+		if (!base->count) {
+			base->clk = now + 1;
+			return 0;
+		}
+		base->clk = now + 1 - TIMER_WHEEL_SLOTS;
+		if (base->clk < start)
+			base->clk = start;
+	}
+	while (base->clk <= now) {
+		unsigned int idx = (unsigned int)(base->clk % TIMER_WHEEL_SLOTS);
+
+		base->clk++;
+		fired += run_slot(base, idx, now);
+	}
 	return fired;
 }
 

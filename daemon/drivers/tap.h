@@ -18,7 +18,7 @@ struct tap_params {
 	const uint8_t *mac;         /* the stack's MAC; NULL: random */
 	uint32_t host_addr;         /* kernel-side address (network order), 0: none */
 	unsigned int host_prefixlen;
-	uint32_t rps_mask;          /* RPS workers for every queue */
+	uint64_t rps_mask;          /* RPS workers for every queue */
 };
 
 /*

@@ -220,6 +220,7 @@ int neigh_output(struct sk_buff *skb, struct net_device *dev, uint32_t nexthop)
 	bool solicit = false;
 	struct sk_buff *old = NULL;
 
+	skb->dev = dev;
 	pthread_mutex_lock(&neigh_lock);
 	n = __neigh_lookup(dev, nexthop);
 	if (!n) {
@@ -346,7 +347,7 @@ static void neigh_periodic(struct timer_list *t)
 				}
 				break;
 			case NUD_DELAY:
-				if (now - n->confirmed <= n->reachable_time) {
+				if (n->confirmed && now - n->confirmed <= n->reachable_time) {
 					n->nud_state = NUD_REACHABLE;
 				} else if (now - n->updated >= NEIGH_DELAY_PROBE_MS) {
 					n->nud_state = NUD_PROBE;

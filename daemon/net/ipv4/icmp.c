@@ -159,7 +159,12 @@ void icmp_send(struct sk_buff *skb_in, uint8_t type, uint8_t code, uint32_t info
 		    p[0] != ICMP_TIMESTAMPREPLY)
 			return;
 	}
-	if (!icmp_global_allow(lim) || !icmp_peer_allow(lim, iph->saddr)) {
+	if (!icmp_peer_allow(lim, iph->saddr)) {
+		__ICMP_INC_STATS(OUTRATELIMITHOST);
+		drop_count(SKB_DROP_REASON_ICMP_RATELIMIT);
+		return;
+	}
+	if (!icmp_global_allow(lim)) {
 		__ICMP_INC_STATS(OUTRATELIMITGLOBAL);
 		drop_count(SKB_DROP_REASON_ICMP_RATELIMIT);
 		return;

@@ -86,7 +86,8 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 	uint32_t daddr = iph->daddr;
 	uint32_t saddr = iph->saddr;
 
-	if (ipv4_is_multicast(saddr) || ipv4_is_lbcast(saddr) || ipv4_is_loopback(saddr)) {
+	if (ipv4_is_multicast(saddr) || ipv4_is_lbcast(saddr) || ipv4_is_loopback(saddr) ||
+	    inet_addr_is_local(NULL, saddr)) {
 		__IP_INC_STATS(INADDRERRORS);
 		kfree_skb_reason(skb, SKB_DROP_REASON_IP_BAD_SRC);
 		return -1;

@@ -54,6 +54,7 @@
 	X(OUTMSGS, "OutMsgs")                  \
 	X(OUTERRORS, "OutErrors")              \
 	X(OUTRATELIMITGLOBAL, "OutRateLimitGlobal") \
+	X(OUTRATELIMITHOST, "OutRateLimitHost") \
 	X(OUTDESTUNREACHS, "OutDestUnreachs")  \
 	X(OUTTIMEEXCDS, "OutTimeExcds")        \
 	X(OUTECHOS, "OutEchos")                \
