@@ -62,7 +62,7 @@ int ns_log_set_target(enum ns_log_target target)
 void ns_log(int level, const char *fmt, ...)
 {
 	static const char *const prefix[] = {
-		[NS_LOG_ERR] = "error: ", [NS_LOG_WARNING] = "warning: ",
+		[NS_LOG_ERR] = "", [NS_LOG_WARNING] = "warning: ",
 		[NS_LOG_NOTICE] = "", [NS_LOG_INFO] = "", [NS_LOG_DEBUG] = "debug: ",
 	};
 	char msg[1024];

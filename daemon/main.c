@@ -189,6 +189,20 @@ static int daemonize(void)
 	return 0;
 }
 
+static void report_status(char code, const char *msg);
+
+/*
+ * A start-up failure: one line, "netstackd: <where>: <problem>", on stderr
+ * (or in the journal), or handed to the waiting parent when daemonized.
+ */
+static void startup_error(const char *msg)
+{
+	if (status_fd >= 0)
+		report_status('E', msg);
+	else
+		ns_err("%s", msg);
+}
+
 static void report_status(char code, const char *msg)
 {
 	char buf[600];
@@ -471,14 +485,12 @@ fail_devices:
 	softnet_destroy();
 	libevent_global_shutdown();
 	if (status != 0) {
-		ns_err("%s", err);
-		report_status('E', err);
+		startup_error(err);
 	} else {
 		ns_info("stopped");
 	}
 	return status;
 fail:
-	ns_err("%s", err);
-	report_status('E', err);
+	startup_error(err);
 	return 1;
 }
