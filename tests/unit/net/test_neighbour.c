@@ -48,6 +48,10 @@ static struct sk_buff *ip_packet(uint8_t tag, uint32_t headroom)
 	assert_non_null(skb);
 	skb_reserve(skb, headroom);
 	p = skb_put(skb, 20);
+	if (!p) {
+		fail();
+		return skb;
+	}
 	memset(p, 0, 20);
 	p[0] = tag;
 	skb->dev = the_dev;        /* as ip_output sets it */
