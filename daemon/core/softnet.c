@@ -366,8 +366,11 @@ int softnet_call_wait(int cpu, softnet_call_fn fn, void *arg)
 		fn(arg);
 		return 0;
 	}
-	if (!started)
-		return -ESRCH;
+	if (!started) {
+		/* Start-up, shutdown and unit tests: nobody else runs. */
+		fn(arg);
+		return 0;
+	}
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
 	err = softnet_call(cpu, call_wait_trampoline, &w);
@@ -380,6 +383,36 @@ int softnet_call_wait(int cpu, softnet_call_fn fn, void *arg)
 	pthread_cond_destroy(&w.cond);
 	pthread_mutex_destroy(&w.lock);
 	return err;
+}
+
+int softnet_defer(softnet_call_fn fn, void *arg)
+{
+	struct softnet_data *sd = this_sd;
+	struct softnet_call *c;
+
+	if (!sd) {
+		fn(arg);
+		return 0;
+	}
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	c->arg = arg;
+	c->next = sd->defer_head;
+	sd->defer_head = c;
+	return 0;
+}
+
+static void run_deferred(struct softnet_data *sd)
+{
+	while (sd->defer_head) {
+		struct softnet_call *c = sd->defer_head;
+
+		sd->defer_head = c->next;
+		c->fn(c->arg);
+		free(c);
+	}
 }
 
 static void run_calls(struct softnet_data *sd)
@@ -471,8 +504,10 @@ static void *softnet_thread(void *arg)
 				irq->handler(irq->arg);
 		}
 		do_softirq(sd);
+		run_deferred(sd);
 	}
 	run_calls(sd);
+	run_deferred(sd);
 	return NULL;
 }
 

@@ -104,6 +104,7 @@ struct softnet_data {
 	pthread_mutex_t call_lock;
 	struct softnet_call *call_head, *call_tail;
 	bool call_kicked;               /* under call_lock */
+	struct softnet_call *defer_head; /* owner only: after the batch */
 
 	_Atomic bool ipi_pending_rps;   /* a backlog IPI is pending */
 
@@ -145,10 +146,16 @@ int smp_processor_id(void);
 /*
  * Register @fd as an irq line on worker @cpu: when it becomes readable and
  * the irq is enabled, @handler(@arg) runs on that worker.  0 or -errno.
- * Control context, before softnet_start().
+ * Any thread, also while workers run (sockets' doorbells come and go);
+ * @irq must stay valid until free_irq() and the deferred work after it.
  */
 int request_irq(struct ns_irq *irq, int cpu, int fd, irq_handler_fn handler,
 		void *arg, const char *name);
+/*
+ * Stop watching @irq's fd.  While workers run, call it on the irq's own
+ * worker and free the memory holding @irq only from softnet_defer(): an
+ * event for it may already sit in the worker's current batch.
+ */
 void free_irq(struct ns_irq *irq);
 
 /* Mask/unmask: owner worker only. */
@@ -198,5 +205,13 @@ int softnet_call(int cpu, softnet_call_fn fn, void *arg);
 
 /* Run @fn(@arg) on worker @cpu and wait for it to finish. */
 int softnet_call_wait(int cpu, softnet_call_fn fn, void *arg);
+
+/*
+ * Run @fn(@arg) on the calling worker after it finished its current batch
+ * of events (the moment nothing can still point at memory freed by @fn,
+ * like an RCU grace period for one thread).  0 or -ENOMEM.  Worker only;
+ * elsewhere @fn runs at once.
+ */
+int softnet_defer(softnet_call_fn fn, void *arg);
 
 #endif

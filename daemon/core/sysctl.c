@@ -50,8 +50,11 @@ void core_sysctl_init(void)
 
 void sysctl_reset_defaults(void)
 {
-	for (const struct ctl_table *t = sysctl_next(NULL); t; t = sysctl_next(t))
+	for (const struct ctl_table *t = sysctl_next(NULL); t; t = sysctl_next(t)) {
 		atomic_store_explicit(t->data, t->def, memory_order_relaxed);
+		if (t->data2)
+			atomic_store_explicit(t->data2, t->def2, memory_order_relaxed);
+	}
 }
 
 const struct ctl_table *sysctl_next(const struct ctl_table *prev)
@@ -96,6 +99,65 @@ const struct ctl_table *sysctl_find(const char *name)
 	return NULL;
 }
 
+/* Parse one integer of @t from @value; sets *@next past it.  0 or -errno. */
+static int sysctl_parse_one(const struct ctl_table *t, const char *value, const char **next,
+			    int64_t *out, char *err, size_t errlen)
+{
+	const char *name = t->procname;
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 0);
+	if (end == value) {
+		snprintf(err, errlen, "%s: '%s' is not an integer", name, value);
+		return -EINVAL;
+	}
+	if (errno == ERANGE || v < t->min || v > t->max) {
+		snprintf(err, errlen, "%s: '%.*s' is out of range [%" PRId64 ", %" PRId64 "]",
+			 name, (int)(end - value), value, t->min, t->max);
+		return -ERANGE;
+	}
+	while (*end == ' ' || *end == '\t')
+		end++;
+	*next = end;
+	*out = (int64_t)v;
+	return 0;
+}
+
+static int sysctl_set_pair(const struct ctl_table *t, const char *value, char *err, size_t errlen)
+{
+	const char *p = value;
+	int64_t lo, hi;
+	int rc;
+
+	rc = sysctl_parse_one(t, p, &p, &lo, err, errlen);
+	if (rc)
+		return rc;
+	rc = sysctl_parse_one(t, p, &p, &hi, err, errlen);
+	if (rc == -EINVAL || (rc == 0 && *p)) {
+		snprintf(err, errlen, "%s: '%s' is not two integers", t->procname, value);
+		return -EINVAL;
+	}
+	if (rc)
+		return rc;
+	if (lo > hi) {
+		snprintf(err, errlen, "%s: %" PRId64 " is above %" PRId64, t->procname, lo, hi);
+		return -EINVAL;
+	}
+	atomic_store_explicit(t->data, lo, memory_order_relaxed);
+	atomic_store_explicit(t->data2, hi, memory_order_relaxed);
+	return 0;
+}
+
+void sysctl_format(const struct ctl_table *t, char *buf, size_t len)
+{
+	if (t->data2)
+		snprintf(buf, len, "%" PRId64 " %" PRId64, sysctl_read(t->data), sysctl_read(t->data2));
+	else
+		snprintf(buf, len, "%" PRId64, sysctl_read(t->data));
+}
+
 int sysctl_set(const char *name, const char *value, char *err, size_t errlen)
 {
 	const struct ctl_table *t = sysctl_find(name);
@@ -106,6 +168,8 @@ int sysctl_set(const char *name, const char *value, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown sysctl '%s'", name);
 		return -ENOENT;
 	}
+	if (t->data2)
+		return sysctl_set_pair(t, value, err, errlen);
 	errno = 0;
 	v = strtoll(value, &end, 0);
 	if (end == value) {

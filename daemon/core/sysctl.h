@@ -19,6 +19,13 @@ struct ctl_table {
 	int64_t min, max;
 	int64_t def;
 	const char *help;
+	/*
+	 * A knob of two integers ("32768 60999", like ip_local_port_range):
+	 * data holds the first, data2 the second; both within [min, max] and
+	 * first <= second.  NULL for ordinary knobs.
+	 */
+	_Atomic int64_t *data2;
+	int64_t def2;
 };
 
 /* Register a module's table (NULL-procname terminated).  Control context. */
@@ -34,6 +41,9 @@ const struct ctl_table *sysctl_find(const char *name);
  * -ERANGE/-EINVAL (bad value); @err gets a one-line explanation.
  */
 int sysctl_set(const char *name, const char *value, char *err, size_t errlen);
+
+/* The knob's value as text ("300", "32768 60999") into @buf. */
+void sysctl_format(const struct ctl_table *t, char *buf, size_t len);
 
 /* Iterate over all knobs in registration order; NULL at the end. */
 const struct ctl_table *sysctl_next(const struct ctl_table *prev);

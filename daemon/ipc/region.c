@@ -1,0 +1,1 @@
+/* region.c: being written (issue: sockets for real programs). */

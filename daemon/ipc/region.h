@@ -1,0 +1,3 @@
+#ifndef NS_DAEMON_IPC_REGION_H
+#define NS_DAEMON_IPC_REGION_H
+#endif

@@ -1,0 +1,1 @@
+/* session.c: being written (issue: sockets for real programs). */

@@ -1,0 +1,3 @@
+#ifndef NS_DAEMON_IPC_SESSION_H
+#define NS_DAEMON_IPC_SESSION_H
+#endif

@@ -1,0 +1,1 @@
+/* udp.c: being written (issue: sockets for real programs). */

@@ -1,0 +1,3 @@
+#ifndef NS_DAEMON_NET_IPV4_UDP_H
+#define NS_DAEMON_NET_IPV4_UDP_H
+#endif

@@ -1,0 +1,1 @@
+/* socket.c: being written (issue: sockets for real programs). */

@@ -1,0 +1,169 @@
+/*
+ * The socket layer (the kernel's net/socket.c + af_inet.c inetsw): struct
+ * sock, the (family, type, protocol) -> operations table, and the entry
+ * points the IPC session layer calls for a client's socket requests.
+ *
+ * Threads.  A socket belongs to one worker, its owner (sk->owner_cpu).
+ * The sock_* entry points below are called on the control thread; each
+ * hops to the owner with softnet_call_wait() and runs the protocol's
+ * operation there, so a socket's state is only ever changed by its owner.
+ * The receive path may run on other workers (RPS spreads an unconnected
+ * socket's senders); it only appends to the rx ring, under sk->rx_lock.
+ *
+ * Shared memory.  The session layer allocates the socket's control block
+ * and rings in the client's region (proto/shm.h) and hands them over with
+ * sock_attach(); from then on the socket's owner consumes its tx ring when
+ * the doorbell rings, and any worker may produce into its rx ring.
+ *
+ * Lifetime.  A socket is referenced by every client session (process)
+ * that holds it (fork shares sockets); sock_put() of the last reference
+ * closes it: it is unhashed on its owner, the doorbell leaves the owner's
+ * epoll, and the memory is freed.
+ */
+#ifndef NS_NET_SOCKET_H
+#define NS_NET_SOCKET_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../../proto/shm.h"
+#include "../../proto/shm_ring.h"
+
+struct sock;
+struct sk_buff;
+
+/* Operations of one (family, type) pair; every function runs on the owner. */
+struct proto_ops {
+	const char *name;               /* "udp", later "tcp" */
+	int (*bind)(struct sock *sk, const struct sockaddr *addr, socklen_t len);
+	int (*connect)(struct sock *sk, const struct sockaddr *addr, socklen_t len);
+	int (*listen)(struct sock *sk, int backlog);
+	int (*setsockopt)(struct sock *sk, int level, int name, const void *val, socklen_t len);
+	/* On entry *len is the caller's buffer size; on return the bytes written. */
+	int (*getsockopt)(struct sock *sk, int level, int name, void *val, socklen_t *len);
+	int (*getname)(struct sock *sk, struct sockaddr_storage *addr, socklen_t *len, bool peer);
+	int (*shutdown)(struct sock *sk, int how);
+	/* The doorbell rang (or the worker polls): consume the tx ring. */
+	void (*tx_ready)(struct sock *sk);
+	/* Last reference gone: unhash and free protocol state (not the sock). */
+	void (*release)(struct sock *sk);
+};
+
+/* inetsw: one entry per supported (type, protocol) of AF_INET/AF_INET6. */
+struct inet_protosw {
+	int type;                       /* SOCK_DGRAM, SOCK_STREAM */
+	int protocol;                   /* IPPROTO_UDP, IPPROTO_TCP */
+	const struct proto_ops *ops;
+};
+
+/* Register a protocol's entry at start-up.  0 or -EEXIST. */
+int inet_register_protosw(const struct inet_protosw *p);
+
+struct sock {
+	uint64_t id;                    /* unique for the daemon's lifetime */
+	int family;                     /* AF_INET or AF_INET6 (v4-mapped only) */
+	int type;
+	int protocol;
+	const struct proto_ops *ops;
+	int owner_cpu;
+	_Atomic int refs;               /* sessions holding it */
+
+	/* Addresses, network order; 0 = wildcard / none.  Owner writes. */
+	uint32_t saddr, daddr;          /* local (bound) and peer (connected) */
+	uint16_t sport, dport;
+	bool bound, connected, v6only;
+	bool reuseaddr, reuseport, broadcast;
+	bool pktinfo, recverr, recvtos, recvttl;
+	uint8_t tos;                    /* IP_TOS */
+	int ttl;                        /* IP_TTL, -1 = net.ipv4.ip_default_ttl */
+	int rcvbuf, sndbuf;             /* bytes, as the kernel reports them */
+	int so_error_cache;             /* errors not yet published */
+	int bound_dev_if;               /* SO_BINDTODEVICE ifindex, 0 = any */
+	int shut;                       /* SHUT_RD/SHUT_WR bits done */
+
+	/* Shared memory (set by sock_attach). */
+	struct ns_sock_shm *shm;        /* control block in the client's region */
+	struct ns_ring_view rx, tx;     /* daemon's private views */
+	uint32_t max_dgram;
+	int notify_fd;                  /* eventfd the client sleeps on */
+	int doorbell_fd;                /* eventfd in the owner's epoll */
+	uint64_t tx_cons;               /* owner's private consumer index */
+
+	/* Receive side, any worker: serialises rx ring producers. */
+	pthread_mutex_t rx_lock;
+	uint64_t rx_prod;               /* under rx_lock */
+	_Atomic uint64_t rx_drops;      /* rcvbuf/ring full */
+	_Atomic uint64_t rx_packets, tx_packets, tx_errors;
+
+	void *proto_priv;               /* protocol state (hash linkage, ...) */
+	uint32_t pids_hint;             /* for netstackctl ss (first pid) */
+};
+
+/*
+ * Create a socket of (@domain, @type, @protocol) with the kernel's
+ * validation and errors: -EAFNOSUPPORT, -ESOCKTNOSUPPORT,
+ * -EPROTONOSUPPORT, -ENOMEM.  @type carries no SOCK_* flags.  The socket
+ * has one reference and no shared memory yet; *@rx_size and *@tx_size say
+ * how large its rings should be (powers of two).  Control thread.
+ */
+int sock_create(int domain, int type, int protocol, struct sock **out,
+		uint32_t *rx_size, uint32_t *tx_size);
+
+/*
+ * Give @sk its control block and rings (already zeroed by the caller,
+ * inside a region the daemon has mapped), the eventfds (the daemon keeps
+ * these fds; the client gets its own duplicates), and register the
+ * doorbell on the owner worker.  Initialises the control block.
+ * 0 or -errno.  Control thread.
+ */
+int sock_attach(struct sock *sk, struct ns_sock_shm *shm, uint64_t shm_off,
+		unsigned char *rx_data, uint64_t rx_off, uint32_t rx_size,
+		unsigned char *tx_data, uint64_t tx_off, uint32_t tx_size,
+		int notify_fd, int doorbell_fd);
+
+/* The socket API on behalf of a client; each returns 0 or -errno.  Control thread. */
+int sock_bind(struct sock *sk, const void *addr, uint32_t len);
+int sock_connect(struct sock *sk, const void *addr, uint32_t len);
+int sock_listen(struct sock *sk, int backlog);
+int sock_setsockopt(struct sock *sk, int level, int name, const void *val, uint32_t len);
+int sock_getsockopt(struct sock *sk, int level, int name, void *val, uint32_t *len);
+int sock_getname(struct sock *sk, void *addr, uint32_t *len, bool peer);
+int sock_shutdown(struct sock *sk, int how);
+
+/* References from sessions.  sock_put() of the last one closes the socket. */
+void sock_hold(struct sock *sk);
+void sock_put(struct sock *sk);
+
+/*
+ * Wake the client if it waits for @what (NS_WAIT_RX/NS_WAIT_TX): set
+ * notify_pending and write the notify eventfd once.  Any worker.
+ */
+void sock_wake(struct sock *sk, uint32_t what);
+
+/* Publish a pending error (ECONNREFUSED, ...) and wake the reader.  Owner. */
+void sock_set_error(struct sock *sk, int err);
+
+/* Iterate over live sockets for netstackctl ss (control thread; a snapshot). */
+struct sock_info {
+	uint64_t id;
+	const char *proto;
+	int family;
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+	bool bound, connected;
+	uint32_t recv_q, send_q;
+	uint64_t drops;
+	int owner_cpu;
+};
+unsigned int sock_dump(struct sock_info *out, unsigned int max);
+unsigned int sock_count(void);
+
+/* Start-up: register inetsw entries and sysctls (net.core.rmem_default...). */
+int sock_init(void);
+/* Shutdown: close every remaining socket (workers stopped). */
+void sock_exit(void);
+
+#endif

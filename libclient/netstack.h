@@ -1,0 +1,3 @@
+#ifndef NETSTACK_H
+#define NETSTACK_H
+#endif

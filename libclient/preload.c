@@ -1,0 +1,1 @@
+/* preload.c: being written (issue: sockets for real programs). */
