@@ -27,6 +27,8 @@ sysconfdir=$(dir_of sysconfdir) || fail "cannot evaluate sysconfdir in $abs_top_
 systemdsystemunitdir=$(dir_of systemdsystemunitdir) ||
 	fail "cannot evaluate systemdsystemunitdir in $abs_top_builddir/Makefile"
 tmpfilesdir=$(dir_of tmpfilesdir) || fail "cannot evaluate tmpfilesdir in $abs_top_builddir/Makefile"
+libdir=$(dir_of libdir) || fail "cannot evaluate libdir in $abs_top_builddir/Makefile"
+includedir=$(dir_of includedir) || fail "cannot evaluate includedir in $abs_top_builddir/Makefile"
 info "sbindir=$sbindir bindir=$bindir sysconfdir=$sysconfdir"
 info "systemdsystemunitdir=$systemdsystemunitdir tmpfilesdir=$tmpfilesdir"
 
@@ -50,6 +52,10 @@ expect_file "$bindir/netstackctl" exec
 expect_file "$bindir/netstack-demo" exec
 expect_file "$systemdsystemunitdir/netstackd.service"
 expect_file "$sysconfdir/netstack/netstackd.conf"
+# The client library, for LD_PRELOAD and for programs that link it.
+expect_file "$libdir/libnetstack.so.0.0.0"
+[ -L "$dest$libdir/libnetstack.so" ] || fail "no libnetstack.so link in $libdir"
+expect_file "$includedir/netstack.h"
 
 cmp "$dest$sysconfdir/netstack/netstackd.conf" "$abs_top_srcdir/etc/netstackd.conf" ||
 	fail "the installed netstackd.conf differs from etc/netstackd.conf"
@@ -77,7 +83,8 @@ esac
 stray=$( (cd "$dest" && find . -type f) | while read -r f; do
 	f=${f#.}
 	case $f in
-	"$sbindir"/* | "$bindir"/* | "$sysconfdir"/* | "$systemdsystemunitdir"/* | "$tmpfilesdir"/*) ;;
+	"$sbindir"/* | "$bindir"/* | "$sysconfdir"/* | "$systemdsystemunitdir"/* | "$tmpfilesdir"/* | \
+		"$libdir"/* | "$includedir"/*) ;;
 	*) echo "$f" ;;
 	esac
 done)
