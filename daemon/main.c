@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,7 +27,9 @@
 #include "core/sysctl.h"
 #include "ctl/ctl.h"
 #include "drivers/tap.h"
+#include "ipc/region.h"
 #include "ipc/server.h"
+#include "ipc/session.h"
 #include "log.h"
 #include "net/core/neighbour.h"
 #include "net/ethernet/eth.h"
@@ -34,6 +37,7 @@
 #include "net/ipv4/arp.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/route.h"
+#include "net/socket.h"
 #include "notify.h"
 
 #define EXIT_USAGE 2
@@ -231,6 +235,21 @@ static void report_status(char code, const char *msg)
 
 /* ---- start-up and shutdown ---------------------------------------------- */
 
+/*
+ * Every client socket costs two eventfds and every client a memfd: take
+ * the whole descriptor allowance (the hard limit), as servers do.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			ns_warn("cannot raise the descriptor limit: %s", strerror(errno));
+	}
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct event_base *base = arg;
@@ -333,6 +352,7 @@ int main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL;
 	struct ipc_server *srv = NULL;
+	struct session_limits limits;
 	char err[1024];
 	int c, status = 1;
 
@@ -424,6 +444,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 
 	if (softnet_init(cfg.workers) < 0) {
 		snprintf(err, sizeof(err), "cannot create %d workers: %s", cfg.workers,
@@ -446,8 +467,11 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "cannot install signal handlers");
 		goto fail_base;
 	}
+	limits.shm_size = (uint64_t)cfg.client_shm_mb << 20;
+	limits.max_sockets = cfg.client_max_sockets;
 	srv = ipc_server_start(base, cfg.socket_path,
-			       cfg.socket_group[0] ? cfg.socket_group : NULL, err, sizeof(err));
+			       cfg.socket_group[0] ? cfg.socket_group : NULL, &limits,
+			       err, sizeof(err));
 	if (!srv)
 		goto fail_base;
 
@@ -470,6 +494,13 @@ int main(int argc, char **argv)
 
 	ns_sd_notify("STOPPING=1\nSTATUS=Shutting down");
 	status = 0;
+	/*
+	 * Clients see the daemon go before their connections close; their
+	 * sockets are released while the workers still run.
+	 */
+	region_mark_all_dead();
+	ipc_server_stop(srv);
+	srv = NULL;
 	softnet_stop();
 fail_srv:
 	ipc_server_stop(srv);
@@ -481,6 +512,7 @@ fail_base:
 	event_base_free(base);
 fail_devices:
 	softnet_stop();
+	sock_exit();
 	teardown_devices();
 	softnet_destroy();
 	libevent_global_shutdown();

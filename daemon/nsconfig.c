@@ -25,6 +25,8 @@ void config_init(struct ns_config *cfg)
 	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s", NS_IPC_DEFAULT_SOCKET);
 	cfg->log_level = NS_LOG_INFO;
 	cfg->log_target = NS_LOG_TARGET_STDERR;
+	cfg->client_shm_mb = NS_CONFIG_CLIENT_SHM_MB;
+	cfg->client_max_sockets = NS_CONFIG_CLIENT_MAX_SOCKETS;
 }
 
 int config_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -194,6 +196,21 @@ static int set_daemon_key(struct ns_config *cfg, const char *key, const char *va
 			snprintf(why, whylen, "log_target must be stderr or journal, not '%s'", val);
 			return -1;
 		}
+	} else if (strcmp(key, "client_shm_mb") == 0) {
+		if (config_parse_uint(val, 1, NS_CONFIG_CLIENT_SHM_MB_MAX, &v) < 0) {
+			snprintf(why, whylen, "client_shm_mb must be an integer from 1 to %u, not '%s'",
+				 NS_CONFIG_CLIENT_SHM_MB_MAX, val);
+			return -1;
+		}
+		cfg->client_shm_mb = (unsigned int)v;
+	} else if (strcmp(key, "client_max_sockets") == 0) {
+		if (config_parse_uint(val, 1, NS_CONFIG_CLIENT_MAX_SOCKETS_LIMIT, &v) < 0) {
+			snprintf(why, whylen,
+				 "client_max_sockets must be an integer from 1 to %u, not '%s'",
+				 NS_CONFIG_CLIENT_MAX_SOCKETS_LIMIT, val);
+			return -1;
+		}
+		cfg->client_max_sockets = (unsigned int)v;
 	} else {
 		snprintf(why, whylen, "unknown key '%s' in [daemon]", key);
 		return -1;

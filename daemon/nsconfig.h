@@ -14,6 +14,11 @@
 
 #define NS_CONFIG_MAX_IFACES 8
 #define NS_CONFIG_DEFAULT_FILE NS_SYSCONFDIR "/netstack/netstackd.conf"
+/* [daemon] client_shm_mb and client_max_sockets: defaults and maxima. */
+#define NS_CONFIG_CLIENT_SHM_MB 64u
+#define NS_CONFIG_CLIENT_SHM_MB_MAX 4096u
+#define NS_CONFIG_CLIENT_MAX_SOCKETS 1024u
+#define NS_CONFIG_CLIENT_MAX_SOCKETS_LIMIT 65536u
 
 struct ns_iface_config {
 	char name[16];
@@ -39,6 +44,8 @@ struct ns_config {
 	char socket_group[64];
 	int log_level;
 	int log_target;             /* enum ns_log_target */
+	unsigned int client_shm_mb; /* each client process's region, MiB */
+	unsigned int client_max_sockets;
 	unsigned int n_ifaces;
 	struct ns_iface_config ifaces[NS_CONFIG_MAX_IFACES];
 };

@@ -40,6 +40,8 @@ struct ctl_opts {
 	const char *socket_path;
 	bool json;
 	bool all;
+	bool udp;                   /* ss -u */
+	bool tcp;                   /* ss -t */
 };
 
 struct ctl_object {
@@ -47,7 +49,7 @@ struct ctl_object {
 	Netstack__ShowWhat what;
 	const char *help;
 	void (*print)(const Netstack__ShowReply *r, const struct ctl_opts *o);
-	struct json_object *(*to_json)(const Netstack__ShowReply *r);
+	struct json_object *(*to_json)(const Netstack__ShowReply *r, const struct ctl_opts *o);
 };
 
 static void __attribute__((format(printf, 1, 2))) ctl_err(const char *fmt, ...)
@@ -149,7 +151,8 @@ static void ctl_json_add_str(struct json_object *obj, const char *key, const cha
 	json_object_object_add(obj, key, json_object_new_string(v));
 }
 
-static struct json_object *ctl_json_link(const Netstack__ShowReply *r)
+static struct json_object *ctl_json_link(const Netstack__ShowReply *r,
+					 const struct ctl_opts *opts)
 {
 	Netstack__LinkStats zero = NETSTACK__LINK_STATS__INIT;
 	struct json_object *arr = json_object_new_array();
@@ -249,7 +252,8 @@ static void ctl_print_softnet(const Netstack__ShowReply *r, const struct ctl_opt
 	}
 }
 
-static struct json_object *ctl_json_softnet(const Netstack__ShowReply *r)
+static struct json_object *ctl_json_softnet(const Netstack__ShowReply *r,
+					 const struct ctl_opts *opts)
 {
 	struct json_object *arr = json_object_new_array();
 	size_t i;
@@ -290,7 +294,8 @@ static void ctl_print_neigh(const Netstack__ShowReply *r, const struct ctl_opts 
 	}
 }
 
-static struct json_object *ctl_json_neigh(const Netstack__ShowReply *r)
+static struct json_object *ctl_json_neigh(const Netstack__ShowReply *r,
+					 const struct ctl_opts *opts)
 {
 	struct json_object *arr = json_object_new_array();
 	size_t i;
@@ -341,7 +346,8 @@ static void ctl_print_stats(const Netstack__ShowReply *r, const struct ctl_opts 
 	}
 }
 
-static struct json_object *ctl_json_stats(const Netstack__ShowReply *r)
+static struct json_object *ctl_json_stats(const Netstack__ShowReply *r,
+					 const struct ctl_opts *opts)
 {
 	/* Always present, even when empty (IcmpMsg lists only types seen). */
 	static const char *const groups[] = { "Ip", "Icmp", "IcmpMsg", "Arp" };
@@ -412,7 +418,8 @@ static void ctl_print_drops(const Netstack__ShowReply *r, const struct ctl_opts 
 	free(d);
 }
 
-static struct json_object *ctl_json_drops(const Netstack__ShowReply *r)
+static struct json_object *ctl_json_drops(const Netstack__ShowReply *r,
+					 const struct ctl_opts *opts)
 {
 	struct json_object *root = json_object_new_object();
 	size_t i;
@@ -420,6 +427,171 @@ static struct json_object *ctl_json_drops(const Netstack__ShowReply *r)
 	for (i = 0; i < r->n_counters; i++)
 		ctl_json_add_u64(root, r->counters[i]->name, r->counters[i]->value);
 	return root;
+}
+
+/* --- ss: sockets ------------------------------------------------------------ */
+
+/*
+ * ss(8)'s selection: -u/-t pick protocols (neither: all); without -a only
+ * sockets with a peer are shown, so unconnected UDP (UNCONN) and listening
+ * (LISTEN) sockets need -a.
+ */
+static bool ctl_ss_match(const Netstack__SockInfo *s, const struct ctl_opts *o)
+{
+	bool udp = !strcmp(s->proto, "udp"), tcp = !strcmp(s->proto, "tcp");
+
+	if ((o->udp || o->tcp) && !((o->udp && udp) || (o->tcp && tcp)))
+		return false;
+	if (!o->all && (!strcmp(s->state, "UNCONN") || !strcmp(s->state, "LISTEN")))
+		return false;
+	return true;
+}
+
+static int ctl_sock_cmp(const void *a, const void *b)
+{
+	const Netstack__SockInfo *x = *(const Netstack__SockInfo *const *)a;
+	const Netstack__SockInfo *y = *(const Netstack__SockInfo *const *)b;
+
+	return x->sock_id < y->sock_id ? -1 : x->sock_id > y->sock_id;
+}
+
+/* The sockets to show, sorted by id; *@n set.  NULL if out of memory. */
+static const Netstack__SockInfo **ctl_ss_select(const Netstack__ShowReply *r,
+						const struct ctl_opts *o, size_t *n)
+{
+	const Netstack__SockInfo **v = calloc(r->n_sockets ? r->n_sockets : 1, sizeof(*v));
+	size_t i;
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (i = 0; i < r->n_sockets; i++)
+		if (ctl_ss_match(r->sockets[i], o))
+			v[(*n)++] = r->sockets[i];
+	qsort(v, *n, sizeof(*v), ctl_sock_cmp);
+	return v;
+}
+
+/* "pids=(1,2)" into @buf of @size bytes. */
+static void ctl_format_pids(char *buf, size_t size, const Netstack__SockInfo *s)
+{
+	size_t i, len;
+
+	len = (size_t)snprintf(buf, size, "pids=(");
+	for (i = 0; i < s->n_pids && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%u", i ? "," : "", s->pids[i]);
+	if (len < size)
+		snprintf(buf + len, size - len, ")");
+}
+
+static int ctl_max(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* Like `ss -uanp`: one line per socket. */
+static void ctl_print_ss(const Netstack__ShowReply *r, const struct ctl_opts *o)
+{
+	bool netid = o->udp == o->tcp;          /* more than one protocol */
+	int wl = (int)strlen("Local Address:Port"), wp = (int)strlen("Peer Address:Port");
+	int wr = (int)strlen("Recv-Q"), ws = (int)strlen("Send-Q");
+	const Netstack__SockInfo **v;
+	char pids[256];
+	size_t i, n;
+
+	v = ctl_ss_select(r, o, &n);
+	if (!v) {
+		ctl_err("out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		wl = ctl_max(wl, (int)strlen(v[i]->local));
+		wp = ctl_max(wp, (int)strlen(v[i]->peer));
+		wr = ctl_max(wr, ctl_ndigits(v[i]->recv_q));
+		ws = ctl_max(ws, ctl_ndigits(v[i]->send_q));
+	}
+	if (netid)
+		printf("%-5s ", "Netid");
+	printf("%-6s %*s %*s %-*s %-*s %s\n", "State", wr, "Recv-Q", ws, "Send-Q",
+	       wl, "Local Address:Port", wp, "Peer Address:Port", "Process");
+	for (i = 0; i < n; i++) {
+		const Netstack__SockInfo *s = v[i];
+
+		ctl_format_pids(pids, sizeof(pids), s);
+		if (netid)
+			printf("%-5s ", s->proto);
+		printf("%-6s %*u %*u %-*s %-*s %s\n", s->state, wr, s->recv_q, ws, s->send_q,
+		       wl, s->local, wp, s->peer, pids);
+	}
+	free(v);
+}
+
+static struct json_object *ctl_json_ss(const Netstack__ShowReply *r, const struct ctl_opts *o)
+{
+	struct json_object *arr = json_object_new_array();
+	const Netstack__SockInfo **v;
+	size_t i, j, n;
+
+	v = ctl_ss_select(r, o, &n);
+	for (i = 0; v && i < n; i++) {
+		const Netstack__SockInfo *s = v[i];
+		struct json_object *obj = json_object_new_object();
+		struct json_object *pids = json_object_new_array();
+
+		ctl_json_add_u64(obj, "sock_id", s->sock_id);
+		ctl_json_add_str(obj, "proto", s->proto);
+		ctl_json_add_str(obj, "state", s->state);
+		ctl_json_add_str(obj, "local", s->local);
+		ctl_json_add_str(obj, "peer", s->peer);
+		ctl_json_add_u64(obj, "recv_q", s->recv_q);
+		ctl_json_add_u64(obj, "send_q", s->send_q);
+		for (j = 0; j < s->n_pids; j++)
+			json_object_array_add(pids, json_object_new_uint64(s->pids[j]));
+		json_object_object_add(obj, "pids", pids);
+		ctl_json_add_u64(obj, "drops", s->drops);
+		json_object_object_add(obj, "owner_cpu", json_object_new_int(s->owner_cpu));
+		json_object_array_add(arr, obj);
+	}
+	free(v);
+	return arr;
+}
+
+/* --- clients ----------------------------------------------------------------- */
+
+static void ctl_print_clients(const Netstack__ShowReply *r, const struct ctl_opts *o)
+{
+	size_t i;
+
+	printf("%7s %6s %6s %7s %12s %12s  %s\n", "PID", "UID", "GID", "SOCKETS",
+	       "SHM-USED", "SHM-SIZE", "PROGRAM");
+	for (i = 0; i < r->n_clients; i++) {
+		const Netstack__ClientInfo *c = r->clients[i];
+
+		printf("%7u %6u %6u %7u %12" PRIu64 " %12" PRIu64 "  %s\n", c->pid, c->uid,
+		       c->gid, c->sockets, c->shm_used, c->shm_size, c->program);
+	}
+}
+
+static struct json_object *ctl_json_clients(const Netstack__ShowReply *r,
+					    const struct ctl_opts *o)
+{
+	struct json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < r->n_clients; i++) {
+		const Netstack__ClientInfo *c = r->clients[i];
+		struct json_object *obj = json_object_new_object();
+
+		ctl_json_add_u64(obj, "pid", c->pid);
+		ctl_json_add_u64(obj, "uid", c->uid);
+		ctl_json_add_u64(obj, "gid", c->gid);
+		ctl_json_add_str(obj, "program", c->program);
+		ctl_json_add_u64(obj, "sockets", c->sockets);
+		ctl_json_add_u64(obj, "shm_size", c->shm_size);
+		ctl_json_add_u64(obj, "shm_used", c->shm_used);
+		json_object_array_add(arr, obj);
+	}
+	return arr;
 }
 
 /* --- objects and usage ----------------------------------------------------- */
@@ -440,6 +612,12 @@ static const struct ctl_object ctl_objects[] = {
 	{ "drops", NETSTACK__SHOW_WHAT__SHOW_DROPS,
 	  "dropped packets counted by reason, most frequent first",
 	  ctl_print_drops, ctl_json_drops },
+	{ "ss", NETSTACK__SHOW_WHAT__SHOW_SOCKETS,
+	  "sockets, like ss(8): state, queues, addresses, processes",
+	  ctl_print_ss, ctl_json_ss },
+	{ "clients", NETSTACK__SHOW_WHAT__SHOW_CLIENTS,
+	  "client processes: sockets held, shared memory used",
+	  ctl_print_clients, ctl_json_clients },
 };
 
 #define CTL_NOBJECTS (sizeof(ctl_objects) / sizeof(ctl_objects[0]))
@@ -472,7 +650,12 @@ static void ctl_usage(FILE *f)
 		", else\n"
 		"                     " NS_IPC_DEFAULT_SOCKET ")\n"
 		"  -j, --json         print JSON instead of text\n"
-		"  -a, --all          drops: also list reasons that never occurred\n"
+		"  -a, --all          drops: also list reasons that never occurred;\n"
+		"                     ss: also unconnected (UNCONN) and listening sockets\n"
+		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all)\n"
+		"  -t, --tcp          ss: TCP sockets\n"
+		"  -n, --numeric      ss: accepted; names are never resolved\n"
+		"  -p, --processes    ss: accepted; holding processes are always shown\n"
 		"  -h, --help         print this help and exit\n"
 		"      --version      print the version and exit\n"
 		"\n"
@@ -655,7 +838,7 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 	}
 
 	if (o->json) {
-		json = obj->to_json(reply->show);
+		json = obj->to_json(reply->show, o);
 		puts(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN |
 						    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(json);
@@ -678,6 +861,10 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "udp", no_argument, NULL, 'u' },
+		{ "tcp", no_argument, NULL, 't' },
+		{ "numeric", no_argument, NULL, 'n' },
+		{ "processes", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -687,7 +874,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:jah", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:jautnph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.socket_path = optarg;
@@ -697,6 +884,15 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			o.all = true;
+			break;
+		case 'u':
+			o.udp = true;
+			break;
+		case 't':
+			o.tcp = true;
+			break;
+		case 'n':
+		case 'p':
 			break;
 		case 'h':
 			ctl_usage(stdout);

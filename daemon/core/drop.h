@@ -43,6 +43,13 @@
 	X(ICMP_CSUM, "ICMP checksum wrong")                                        \
 	X(ICMP_TYPE, "ICMP type not handled")                                      \
 	X(ICMP_RATELIMIT, "ICMP error suppressed by rate limit")                   \
+	X(UDP_TRUNCATED, "UDP header truncated, or its length field bad")          \
+	X(UDP_CSUM, "UDP checksum wrong")                                          \
+	X(UDP_NO_SOCKET, "no UDP socket bound to the destination port")            \
+	X(UDP_RCVBUF, "UDP socket receive buffer (SO_RCVBUF) or ring full")        \
+	X(UDP_SOCK_DEAD, "UDP socket's shared memory corrupted by its client")     \
+	X(UDP_SND_INVALID, "bad datagram record in a client's transmit ring")      \
+	X(UDP_SND_ERROR, "UDP send refused before IP (EACCES, EPIPE, no port)")    \
 	X(NEIGH_FAILED, "neighbour resolution failed (no ARP reply)")              \
 	X(NEIGH_QUEUEFULL, "too many packets waiting for ARP resolution")          \
 	X(NEIGH_NOMEM, "neighbour table full")                                     \

@@ -8,7 +8,10 @@
  * not one instant.  The device list does not change while workers run and
  * address lists are published with release stores (net/ipv4/devinet.h).
  * Locks taken: each worker's input_lock for the length of its backlog, and
- * the neighbour table's lock inside neigh_dump().
+ * the neighbour table's lock inside neigh_dump() (and the socket layer's
+ * inside sock_dump()).  Sockets and clients come from the socket layer's
+ * snapshot and the IPC sessions' tables (which processes hold which
+ * socket), both on this thread.
  *
  * Each message built here is the first member of a small wrapper that also
  * holds its strings, so a single free() releases a message and its text;
@@ -24,13 +27,17 @@
 #include "core/netdev.h"
 #include "core/softnet.h"
 #include "ctl/ctl.h"
+#include "ipc/session.h"
 #include "net/core/neighbour.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/snmp.h"
+#include "net/socket.h"
 
 #define CTL_MAC_STRLEN sizeof("aa:bb:cc:dd:ee:ff")
 /* Room for entries added between neigh_count() and neigh_dump(). */
 #define CTL_NEIGH_SLACK 16
+/* "[::ffff:255.255.255.255]:65535" */
+#define CTL_SOCKADDR_STRLEN 48
 
 struct ctl_addr {
 	Netstack__LinkAddr msg;         /* first: free(msg) frees the wrapper */
@@ -51,6 +58,19 @@ struct ctl_neigh {
 	char dst[INET_ADDRSTRLEN];
 	char dev[IFNAMSIZ];
 	char lladdr[CTL_MAC_STRLEN];
+};
+
+struct ctl_sock {
+	Netstack__SockInfo msg;         /* first; msg.state is a static name */
+	char proto[8];
+	char local[CTL_SOCKADDR_STRLEN];
+	char peer[CTL_SOCKADDR_STRLEN];
+	uint32_t pids[];                /* msg.pids points here */
+};
+
+struct ctl_client {
+	Netstack__ClientInfo msg;       /* first */
+	char program[SESSION_PROGRAM_LEN];
 };
 
 struct ctl_counter {
@@ -327,7 +347,7 @@ static int ctl_counter_add(Netstack__ShowReply *reply, const char *group,
 
 static int ctl_show_stats(Netstack__ShowReply *reply)
 {
-	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX;
+	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX + UDP_MIB_MAX;
 	char name[sizeof("OutType255")];
 	unsigned int i;
 	int out, err;
@@ -364,6 +384,11 @@ static int ctl_show_stats(Netstack__ShowReply *reply)
 		if (err)
 			return err;
 	}
+	for (i = 0; i < UDP_MIB_MAX; i++) {
+		err = ctl_counter_add(reply, "Udp", udp_mib_names[i], snmp_fold_udp(i), "");
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -383,6 +408,137 @@ static int ctl_show_drops(Netstack__ShowReply *reply)
 			return err;
 	}
 	return 0;
+}
+
+/* --- sockets and clients ---------------------------------------------------- */
+
+/*
+ * "addr:port" as ss(8) prints it: "*" for the wildcard address and port,
+ * IPv6 sockets (v4-mapped only) in brackets.  @addr, @port network order.
+ */
+static void ctl_format_sockaddr(char *buf, int family, uint32_t addr, uint16_t port)
+{
+	char ip[INET_ADDRSTRLEN], portstr[8];
+
+	if (port)
+		snprintf(portstr, sizeof(portstr), "%u", ntohs(port));
+	else
+		snprintf(portstr, sizeof(portstr), "*");
+	if (!addr) {
+		snprintf(buf, CTL_SOCKADDR_STRLEN, "*:%s", portstr);
+		return;
+	}
+	ctl_format_ip(ip, addr);
+	if (family == AF_INET6)
+		snprintf(buf, CTL_SOCKADDR_STRLEN, "[::ffff:%s]:%s", ip, portstr);
+	else
+		snprintf(buf, CTL_SOCKADDR_STRLEN, "%s:%s", ip, portstr);
+}
+
+static struct ctl_sock *ctl_sock_new(const struct sock_info *si, unsigned int max_pids)
+{
+	struct ctl_sock *cs = calloc(1, sizeof(*cs) + max_pids * sizeof(cs->pids[0]));
+
+	if (!cs)
+		return NULL;
+	netstack__sock_info__init(&cs->msg);
+	cs->msg.sock_id = si->id;
+	ctl_strcpy(cs->proto, sizeof(cs->proto), si->proto);
+	cs->msg.proto = cs->proto;
+	/* A connected datagram socket is ESTAB in ss(8); TCP states come later. */
+	cs->msg.state = (char *)(si->connected ? "ESTAB" : "UNCONN");
+	ctl_format_sockaddr(cs->local, si->family, si->bound ? si->saddr : 0,
+			    si->bound ? si->sport : 0);
+	if (si->connected)
+		ctl_format_sockaddr(cs->peer, si->family, si->daddr, si->dport);
+	else
+		ctl_strcpy(cs->peer, sizeof(cs->peer), "*:*");
+	cs->msg.local = cs->local;
+	cs->msg.peer = cs->peer;
+	cs->msg.recv_q = si->recv_q;
+	cs->msg.send_q = si->send_q;
+	cs->msg.drops = si->drops;
+	cs->msg.owner_cpu = si->owner_cpu;
+	cs->msg.family = si->family;
+	cs->msg.pids = cs->pids;
+	cs->msg.n_pids = session_sock_pids(si->id, cs->pids, max_pids);
+	return cs;
+}
+
+static int ctl_show_sockets(Netstack__ShowReply *reply)
+{
+	unsigned int max = sock_count() + CTL_NEIGH_SLACK;
+	unsigned int max_pids = session_count() ? session_count() : 1;
+	struct sock_info *info;
+	unsigned int i, n;
+	int err = 0;
+
+	info = calloc(max, sizeof(*info));
+	if (!info)
+		return -ENOMEM;
+	n = sock_dump(info, max);
+	if (!n)
+		goto out_free_info;
+	reply->sockets = calloc(n, sizeof(*reply->sockets));
+	if (!reply->sockets) {
+		err = -ENOMEM;
+		goto out_free_info;
+	}
+	for (i = 0; i < n; i++) {
+		struct ctl_sock *cs = ctl_sock_new(&info[i], max_pids);
+
+		if (!cs) {
+			err = -ENOMEM;
+			goto out_free_info;
+		}
+		reply->sockets[reply->n_sockets++] = &cs->msg;
+	}
+
+out_free_info:
+	free(info);
+	return err;
+}
+
+static int ctl_show_clients(Netstack__ShowReply *reply)
+{
+	unsigned int i, n = session_count();
+	struct session_info *info;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	info = calloc(n, sizeof(*info));
+	if (!info)
+		return -ENOMEM;
+	n = session_dump(info, n);
+	reply->clients = calloc(n ? n : 1, sizeof(*reply->clients));
+	if (!reply->clients) {
+		err = -ENOMEM;
+		goto out_free_info;
+	}
+	for (i = 0; i < n; i++) {
+		struct ctl_client *cc = calloc(1, sizeof(*cc));
+
+		if (!cc) {
+			err = -ENOMEM;
+			goto out_free_info;
+		}
+		netstack__client_info__init(&cc->msg);
+		ctl_strcpy(cc->program, sizeof(cc->program), info[i].program);
+		cc->msg.program = cc->program;
+		cc->msg.pid = (uint32_t)info[i].pid;
+		cc->msg.uid = (uint32_t)info[i].uid;
+		cc->msg.gid = (uint32_t)info[i].gid;
+		cc->msg.sockets = info[i].sockets;
+		cc->msg.shm_size = info[i].shm_size;
+		cc->msg.shm_used = info[i].shm_used;
+		/* token stays 0: it is a capability, not for display. */
+		reply->clients[reply->n_clients++] = &cc->msg;
+	}
+
+out_free_info:
+	free(info);
+	return err;
 }
 
 /* --- entry points ---------------------------------------------------------- */
@@ -407,6 +563,12 @@ int ctl_show(Netstack__ShowWhat what, Netstack__ShowReply *reply)
 		break;
 	case NETSTACK__SHOW_WHAT__SHOW_DROPS:
 		err = ctl_show_drops(reply);
+		break;
+	case NETSTACK__SHOW_WHAT__SHOW_SOCKETS:
+		err = ctl_show_sockets(reply);
+		break;
+	case NETSTACK__SHOW_WHAT__SHOW_CLIENTS:
+		err = ctl_show_clients(reply);
 		break;
 	default:
 		return -EINVAL;
@@ -436,5 +598,7 @@ void ctl_show_free(Netstack__ShowReply *reply)
 	CTL_FREE_ARRAY(reply->softnet, reply->n_softnet);
 	CTL_FREE_ARRAY(reply->neigh, reply->n_neigh);
 	CTL_FREE_ARRAY(reply->counters, reply->n_counters);
+	CTL_FREE_ARRAY(reply->sockets, reply->n_sockets);
+	CTL_FREE_ARRAY(reply->clients, reply->n_clients);
 	netstack__show_reply__init(reply);
 }

@@ -12,6 +12,13 @@
  * Context: control thread only; no locks.  Handlers reached from here
  * (ctl_show) read worker state by their own modules' rules.  Bad input from
  * a peer closes that peer's connection and nothing else.
+ *
+ * A connection whose Hello says ROLE_CLIENT is a client process
+ * (libnetstack.so) and gets a session (session.c), which answers its
+ * socket requests; descriptors (the region's memfd, a socket's eventfds)
+ * travel with the reply by SCM_RIGHTS.  Closing the connection ends the
+ * session and closes the process's sockets.  ROLE_CTL connections
+ * (netstackctl) only show; clients may show too.
  */
 #include "config.h"
 
@@ -32,6 +39,7 @@
 
 #include "ctl/ctl.h"
 #include "ipc/server.h"
+#include "ipc/session.h"
 #include "log.h"
 #include "netstack.pb-c.h"
 #include "proto/ipc.h"
@@ -42,7 +50,8 @@
 #define IPC_READ_BATCH 8            /* requests per connection per wake-up */
 #define IPC_MAX_RX_FDS 253          /* the kernel's SCM_MAX_FD */
 #define IPC_ACCEPT_PAUSE_MS 100     /* back-off when out of file descriptors */
-#define IPC_PROGRAM_LEN 64
+#define IPC_PROGRAM_LEN SESSION_PROGRAM_LEN
+#define IPC_MAX_TX_FDS 2            /* most descriptors sent with one reply */
 
 /* One peer.  Lives on its server's list from accept until ipc_conn_close. */
 struct ipc_conn {
@@ -57,6 +66,7 @@ struct ipc_conn {
 	bool hello;                     /* a valid Hello was received */
 	Netstack__Role role;
 	char program[IPC_PROGRAM_LEN];  /* from Hello, printable characters only */
+	struct session *session;        /* ROLE_CLIENT after a successful Hello */
 };
 
 struct ipc_server {
@@ -71,9 +81,11 @@ struct ipc_server {
 	unsigned int nconns;
 	unsigned long next_id;
 	bool limit_logged;              /* "too many connections" said once */
+	struct session_limits limits;   /* for every client session */
 	/* Shared by all connections: one request is handled at a time. */
 	uint8_t *rxbuf;                 /* NS_IPC_MAX_MSG bytes */
 	uint8_t *txbuf;                 /* NS_IPC_MAX_MSG bytes */
+	struct session_reply sreply;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(IPC_MAX_RX_FDS * sizeof(int))];
@@ -95,13 +107,22 @@ ipc_set_err(char *err, size_t errlen, const char *fmt, ...)
 /* --- sending --------------------------------------------------------------- */
 
 /*
- * Send @reply on @c.  A reply too large for the protocol or for the socket
- * buffer is replaced by an EMSGSIZE error, so the peer learns why.  Returns
- * 0 or -errno; the caller closes the connection on error.
+ * Send @reply on @c, with the @nfds descriptors @fds (they stay ours: the
+ * kernel duplicates them into the peer).  A reply too large for the
+ * protocol or for the socket buffer is replaced by an EMSGSIZE error
+ * without descriptors, so the peer learns why.  Returns 0 or -errno; the
+ * caller closes the connection on error.
  */
-static int ipc_send_reply(struct ipc_conn *c, const Netstack__Reply *reply)
+static int ipc_send_reply_fds(struct ipc_conn *c, const Netstack__Reply *reply,
+			      const int *fds, unsigned int nfds)
 {
 	Netstack__Reply small = NETSTACK__REPLY__INIT;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(IPC_MAX_TX_FDS * sizeof(int))];
+	} cmsg;
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	char msg[96];
 	size_t len;
 	ssize_t n;
@@ -116,11 +137,28 @@ static int ipc_send_reply(struct ipc_conn *c, const Netstack__Reply *reply)
 		small.error_message = msg;
 		reply = &small;
 		len = netstack__reply__get_packed_size(reply);
+		nfds = 0;
 	}
 	netstack__reply__pack(reply, c->srv->txbuf);
 
+	iov.iov_base = c->srv->txbuf;
+	iov.iov_len = len;
+	if (nfds) {
+		struct cmsghdr *cm;
+
+		if (nfds > IPC_MAX_TX_FDS)
+			return -EINVAL;
+		memset(&cmsg, 0, sizeof(cmsg));
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	}
 	do
-		n = send(c->fd, c->srv->txbuf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EMSGSIZE && !reply->error) {
 		snprintf(msg, sizeof(msg), "reply of %zu bytes exceeds the socket buffer",
@@ -129,7 +167,7 @@ static int ipc_send_reply(struct ipc_conn *c, const Netstack__Reply *reply)
 		small.seq = reply->seq;
 		small.error = EMSGSIZE;
 		small.error_message = msg;
-		return ipc_send_reply(c, &small);
+		return ipc_send_reply_fds(c, &small, NULL, 0);
 	}
 	if (n < 0) {
 		int err = errno;
@@ -139,6 +177,11 @@ static int ipc_send_reply(struct ipc_conn *c, const Netstack__Reply *reply)
 		return -err;
 	}
 	return 0;
+}
+
+static int ipc_send_reply(struct ipc_conn *c, const Netstack__Reply *reply)
+{
+	return ipc_send_reply_fds(c, reply, NULL, 0);
 }
 
 static int __attribute__((format(printf, 4, 5)))
@@ -180,6 +223,35 @@ static const char *ipc_role_name(Netstack__Role role)
 	}
 }
 
+/*
+ * Hello from a client process: a session with its region (or its parent's,
+ * after fork).  If no session can be made the peer hears why and may send
+ * another Hello; the connection stays open.
+ */
+static int ipc_client_hello(struct ipc_conn *c, const Netstack__Request *req)
+{
+	struct session_peer peer = {
+		.pid = c->pid, .uid = c->uid, .gid = c->gid, .program = c->program,
+	};
+	struct session_reply out;
+
+	session_reply_init(&out, req->seq);
+	c->session = session_hello(req->hello, &peer, &c->srv->limits, &out);
+	if (!c->session) {
+		ns_log(NS_LOG_DEBUG, "ipc: conn %lu (pid %d): client Hello refused: %s",
+		       c->id, (int)c->pid, strerror(out.reply.error));
+		return ipc_send_reply(c, &out.reply);
+	}
+	c->hello = true;
+	c->role = NETSTACK__ROLE__ROLE_CLIENT;
+	ns_log(NS_LOG_DEBUG, "ipc: conn %lu: %s (pid %d, uid %u) connected as client",
+	       c->id, c->program[0] ? c->program : "?", (int)c->pid, (unsigned int)c->uid);
+	out.body.hello.version = NETSTACK__PROTO_VERSION__PROTO_VERSION_CURRENT;
+	out.body.hello.daemon_version = (char *)PACKAGE_VERSION;
+	out.body.hello.pid = (uint32_t)getpid();
+	return ipc_send_reply_fds(c, &out.reply, out.fds, out.nfds);
+}
+
 /* The first request: it must be a Hello of our version.  0, or -errno to close. */
 static int ipc_handle_hello(struct ipc_conn *c, const Netstack__Request *req)
 {
@@ -201,9 +273,12 @@ static int ipc_handle_hello(struct ipc_conn *c, const Netstack__Request *req)
 		return -EPROTONOSUPPORT;
 	}
 
+	ipc_copy_program(c->program, req->hello->program);
+	if (req->hello->role == NETSTACK__ROLE__ROLE_CLIENT)
+		return ipc_client_hello(c, req);
+
 	c->hello = true;
 	c->role = req->hello->role;
-	ipc_copy_program(c->program, req->hello->program);
 	ns_log(NS_LOG_DEBUG, "ipc: conn %lu: %s (pid %d, uid %u) connected as %s",
 	       c->id, c->program[0] ? c->program : "?", (int)c->pid,
 	       (unsigned int)c->uid, ipc_role_name(c->role));
@@ -242,6 +317,8 @@ static int ipc_handle_show(struct ipc_conn *c, const Netstack__Request *req)
 /* Answer one decoded request.  0, or -errno if the connection must close. */
 static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 {
+	struct session_reply *out = &c->srv->sreply;
+
 	if (!c->hello)
 		return ipc_handle_hello(c, req);
 
@@ -251,10 +328,20 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 	case NETSTACK__REQUEST__BODY_HELLO:
 		return ipc_send_error(c, req->seq, EPROTO, "Hello already received");
 	default:
-		/* Includes bodies added to the protocol after this daemon. */
-		return ipc_send_error(c, req->seq, EOPNOTSUPP,
-				      "request not supported by netstackd %s", PACKAGE_VERSION);
+		if (!c->session)
+			break;
+		session_reply_init(out, req->seq);
+		if (session_request(c->session, req, out))
+			return ipc_send_reply_fds(c, &out->reply, out->fds, out->nfds);
+		break;
 	}
+	if (req->body_case >= NETSTACK__REQUEST__BODY_SOCKET &&
+	    req->body_case <= NETSTACK__REQUEST__BODY_CLOSE)
+		return ipc_send_error(c, req->seq, EOPNOTSUPP,
+				      "socket requests need a client (ROLE_CLIENT) Hello");
+	/* Includes bodies added to the protocol after this daemon. */
+	return ipc_send_error(c, req->seq, EOPNOTSUPP,
+			      "request not supported by netstackd %s", PACKAGE_VERSION);
 }
 
 /* --- connections ----------------------------------------------------------- */
@@ -265,6 +352,7 @@ static void ipc_conn_close(struct ipc_conn *c)
 
 	ns_log(NS_LOG_DEBUG, "ipc: conn %lu closed", c->id);
 	LIST_REMOVE(c, entry);
+	session_destroy(c->session);
 	event_free(c->ev);
 	close(c->fd);
 	free(c);
@@ -611,7 +699,8 @@ static int ipc_lookup_group(const char *group, gid_t *gid)
 }
 
 struct ipc_server *ipc_server_start(struct event_base *base, const char *path,
-				    const char *group, char *err, size_t errlen)
+				    const char *group, const struct session_limits *limits,
+				    char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct ipc_server *srv;
@@ -645,6 +734,12 @@ struct ipc_server *ipc_server_start(struct event_base *base, const char *path,
 	}
 	srv->base = base;
 	srv->fd = -1;
+	if (limits) {
+		srv->limits = *limits;
+	} else {
+		srv->limits.shm_size = (uint64_t)SESSION_DEFAULT_SHM_MB << 20;
+		srv->limits.max_sockets = SESSION_DEFAULT_MAX_SOCKETS;
+	}
 	LIST_INIT(&srv->conns);
 	snprintf(srv->path, sizeof(srv->path), "%s", path);
 	srv->rxbuf = malloc(NS_IPC_MAX_MSG);

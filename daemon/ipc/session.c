@@ -1,1 +1,703 @@
-/* session.c: being written (issue: sockets for real programs). */
+/*
+ * Client sessions: the daemon's side of a client process (libnetstack.so).
+ *
+ * Runs on the control thread, called by the IPC server for each decoded
+ * request; the socket layer calls made from here hop to the sockets'
+ * owner workers themselves (net/socket.h).  No locks: sessions, their
+ * tables and regions are only touched on this thread.
+ *
+ * A session is one ROLE_CLIENT connection, which the client library opens
+ * once per process (SO_PEERCRED names it).  It holds a reference to the
+ * process's region and one socket reference (sock_hold/sock_put) for each
+ * socket the process holds, in a hash table keyed by the socket id; the
+ * client names sockets only by those ids, so a process can reach no
+ * socket it does not hold.  fork() shares: the child's session attaches
+ * to its parent's with the parent's token, shares the region, and holds
+ * its own references to the sockets it inherited.
+ *
+ * Where a socket lives in the region (control block, rings) is recorded
+ * once per socket in a struct sess_sock shared by every session holding
+ * it.  When the last holder lets go, the socket is closed (the last
+ * sock_put) and only then are its pages freed, so no worker writes into
+ * memory that was handed to another socket.
+ *
+ * Everything a client sends is untrusted: ids are looked up, lengths are
+ * bounded, addresses are copied to aligned storage before the socket layer
+ * parses them, and every failure is an errno in the reply.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "core/debug.h"
+#include "ipc/region.h"
+#include "ipc/session.h"
+#include "log.h"
+#include "net/socket.h"
+
+#define SESSION_MIN_BUCKETS 16u
+/* The largest ring the daemon places in a region (sanity bound). */
+#define SESSION_RING_MAX (1u << 30)
+
+/*
+ * A socket's placement in a region, shared by every session that holds
+ * the socket (all of them share that region).  holders counts those
+ * sessions, each of which owns one socket reference.
+ */
+struct sess_sock {
+	struct sock *sk;
+	struct ns_region *region;       /* each holder holds a region reference */
+	uint64_t id;
+	uint64_t cb_off, rx_off, tx_off;
+	uint32_t rx_size, tx_size;
+	unsigned int holders;
+};
+
+/* One entry of a session's socket table (a chained hash by socket id). */
+struct sess_ent {
+	struct sess_ent *next;
+	struct sess_sock *ss;
+};
+
+struct session {
+	LIST_ENTRY(session) entry;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	char program[SESSION_PROGRAM_LEN];
+	uint64_t token;                 /* secret: lets a forked child attach */
+	struct ns_region *region;       /* one reference */
+	unsigned int max_sockets;
+	struct sess_ent **buckets;      /* nbuckets, a power of two */
+	unsigned int nbuckets;
+	unsigned int nsocks;
+};
+
+static LIST_HEAD(, session) session_list = LIST_HEAD_INITIALIZER(session_list);
+static unsigned int session_nr;
+
+void session_reply_init(struct session_reply *out, uint64_t seq)
+{
+	netstack__reply__init(&out->reply);
+	out->reply.seq = seq;
+	out->nfds = 0;
+	out->message[0] = '\0';
+}
+
+/* Fail the request with @err (positive) and a one-line explanation. */
+static void __attribute__((format(printf, 3, 4)))
+session_fail(struct session_reply *out, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->reply.error = err;
+	if (!fmt)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out->message, sizeof(out->message), fmt, ap);
+	va_end(ap);
+	out->reply.error_message = out->message;
+}
+
+/* --- the socket table ----------------------------------------------------- */
+
+static unsigned int session_hash(const struct session *s, uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdull;
+	id ^= id >> 33;
+	return (unsigned int)id & (s->nbuckets - 1);
+}
+
+static struct sess_sock *session_lookup(const struct session *s, uint64_t id)
+{
+	struct sess_ent *e;
+
+	for (e = s->buckets[session_hash(s, id)]; e; e = e->next)
+		if (e->ss->id == id)
+			return e->ss;
+	return NULL;
+}
+
+/* Double the buckets when the chains grow long; failure only costs speed. */
+static void session_grow(struct session *s)
+{
+	unsigned int i, old_n = s->nbuckets;
+	struct sess_ent **old = s->buckets;
+	struct sess_ent **nb;
+
+	if (s->nsocks < 2 * s->nbuckets)
+		return;
+	nb = calloc(2 * (size_t)old_n, sizeof(*nb));
+	if (!nb)
+		return;
+	s->buckets = nb;
+	s->nbuckets = 2 * old_n;
+	for (i = 0; i < old_n; i++) {
+		while (old[i]) {
+			struct sess_ent *e = old[i];
+			unsigned int h = session_hash(s, e->ss->id);
+
+			old[i] = e->next;
+			e->next = nb[h];
+			nb[h] = e;
+		}
+	}
+	free(old);
+}
+
+/* Put @ss in @s's table with the preallocated entry @e. */
+static void session_insert(struct session *s, struct sess_ent *e, struct sess_sock *ss)
+{
+	unsigned int h = session_hash(s, ss->id);
+
+	e->ss = ss;
+	e->next = s->buckets[h];
+	s->buckets[h] = e;
+	s->nsocks++;
+	session_grow(s);
+}
+
+/* Take @id out of @s's table; returns its placement or NULL. */
+static struct sess_sock *session_remove(struct session *s, uint64_t id)
+{
+	struct sess_ent **pp, *e;
+	struct sess_sock *ss;
+
+	for (pp = &s->buckets[session_hash(s, id)]; (e = *pp); pp = &e->next) {
+		if (e->ss->id != id)
+			continue;
+		*pp = e->next;
+		ss = e->ss;
+		free(e);
+		s->nsocks--;
+		return ss;
+	}
+	return NULL;
+}
+
+/*
+ * One holder lets go of @ss.  The last one closes the socket and, once
+ * the socket layer no longer uses them, frees its pages.
+ */
+static void sess_sock_release(struct sess_sock *ss)
+{
+	NS_ASSERT(ss->holders > 0);
+	if (--ss->holders) {
+		sock_put(ss->sk);
+		return;
+	}
+	sock_put(ss->sk);
+	region_free(ss->region, ss->tx_off, ss->tx_size);
+	region_free(ss->region, ss->rx_off, ss->rx_size);
+	region_free(ss->region, ss->cb_off, NS_SHM_PAGE);
+	free(ss);
+}
+
+/* --- sessions ------------------------------------------------------------- */
+
+static struct session *session_find_token(uint64_t token)
+{
+	struct session *s;
+
+	LIST_FOREACH(s, &session_list, entry)
+		if (s->token == token)
+			return s;
+	return NULL;
+}
+
+/* A random, non-zero token no live session has.  0 or -errno. */
+static int session_new_token(uint64_t *token)
+{
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		ssize_t n = getrandom(token, sizeof(*token), 0);
+
+		if (n != (ssize_t)sizeof(*token))
+			return n < 0 ? -errno : -EIO;
+		if (*token && !session_find_token(*token))
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+static struct session *session_alloc(const struct session_peer *peer,
+				     const struct session_limits *limits)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->buckets = calloc(SESSION_MIN_BUCKETS, sizeof(*s->buckets));
+	if (!s->buckets) {
+		free(s);
+		return NULL;
+	}
+	s->nbuckets = SESSION_MIN_BUCKETS;
+	s->pid = peer->pid;
+	s->uid = peer->uid;
+	s->gid = peer->gid;
+	snprintf(s->program, sizeof(s->program), "%s", peer->program ? peer->program : "");
+	s->max_sockets = limits->max_sockets;
+	return s;
+}
+
+/*
+ * The forked child @s takes a reference to each socket of @parent named in
+ * @ids that @parent holds.  Unknown ids, duplicates and ids past the
+ * socket limit are ignored: the child simply does not hold them.
+ */
+static void session_attach_socks(struct session *s, struct session *parent,
+				 const uint64_t *ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s->nsocks < s->max_sockets; i++) {
+		struct sess_sock *ss = session_lookup(parent, ids[i]);
+		struct sess_ent *e;
+
+		if (!ss || session_lookup(s, ids[i]))
+			continue;
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			break;
+		sock_hold(ss->sk);
+		ss->holders++;
+		session_insert(s, e, ss);
+	}
+}
+
+struct session *session_hello(const Netstack__Hello *hello, const struct session_peer *peer,
+			      const struct session_limits *limits,
+			      struct session_reply *out)
+{
+	struct session *s, *parent = NULL;
+	char why[160];
+	int err;
+
+	if (hello->attach_token) {
+		/*
+		 * The token is a 64-bit secret the daemon gave the parent; on
+		 * top of it the child must run as the same user, so a leaked
+		 * token never opens another user's sockets.  The same error
+		 * for both cases says nothing about other users' sessions.
+		 */
+		parent = session_find_token(hello->attach_token);
+		if (!parent || parent->uid != peer->uid) {
+			session_fail(out, ESRCH, "no session of this user with that token "
+				     "(did the parent exit?)");
+			return NULL;
+		}
+	}
+	s = session_alloc(peer, limits);
+	if (!s) {
+		session_fail(out, ENOMEM, "out of memory");
+		return NULL;
+	}
+	err = session_new_token(&s->token);
+	if (err) {
+		session_fail(out, -err, "cannot draw a session token: %s", strerror(-err));
+		goto err_free;
+	}
+	if (parent) {
+		s->region = parent->region;
+		region_get(s->region);
+		session_attach_socks(s, parent, hello->attach_socks, hello->n_attach_socks);
+	} else {
+		s->region = region_create(limits->shm_size, why, sizeof(why));
+		if (!s->region) {
+			err = errno;
+			ns_log(NS_LOG_WARNING, "ipc: pid %d: cannot create a region: %s",
+			       (int)peer->pid, why);
+			session_fail(out, err, "cannot create the shared-memory region: %s", why);
+			goto err_free;
+		}
+		out->fds[0] = region_fd(s->region);
+		out->nfds = 1;
+	}
+
+	netstack__hello_reply__init(&out->body.hello);
+	out->body.hello.token = s->token;
+	out->body.hello.shm_size = region_size(s->region);
+	out->body.hello.max_sockets = s->max_sockets;
+	out->reply.body_case = NETSTACK__REPLY__BODY_HELLO;
+	out->reply.hello = &out->body.hello;
+
+	LIST_INSERT_HEAD(&session_list, s, entry);
+	session_nr++;
+	ns_log(NS_LOG_DEBUG, "ipc: session for pid %d (%s)%s, %u socket(s) inherited",
+	       (int)s->pid, s->program, parent ? " attached to its parent" : "", s->nsocks);
+	return s;
+
+err_free:
+	free(s->buckets);
+	free(s);
+	return NULL;
+}
+
+void session_destroy(struct session *s)
+{
+	unsigned int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nbuckets; i++) {
+		while (s->buckets[i]) {
+			struct sess_ent *e = s->buckets[i];
+
+			s->buckets[i] = e->next;
+			sess_sock_release(e->ss);
+			free(e);
+		}
+	}
+	ns_log(NS_LOG_DEBUG, "ipc: session of pid %d (%s) ended, %u socket(s) released",
+	       (int)s->pid, s->program, s->nsocks);
+	LIST_REMOVE(s, entry);
+	session_nr--;
+	region_put(s->region);
+	free(s->buckets);
+	free(s);
+}
+
+/* --- socket requests ------------------------------------------------------ */
+
+static bool session_ring_size_ok(uint32_t size)
+{
+	return size && !(size & (size - 1)) && size <= SESSION_RING_MAX;
+}
+
+/* Free what session_socket() allocated in the region so far (0 = none). */
+static void session_unplace(struct sess_sock *ss)
+{
+	if (ss->tx_off)
+		region_free(ss->region, ss->tx_off, ss->tx_size);
+	if (ss->rx_off)
+		region_free(ss->region, ss->rx_off, ss->rx_size);
+	if (ss->cb_off)
+		region_free(ss->region, ss->cb_off, NS_SHM_PAGE);
+}
+
+static void session_socket(struct session *s, const Netstack__SocketRequest *rq,
+			   struct session_reply *out)
+{
+	unsigned char *base = region_base(s->region);
+	struct sess_sock *ss;
+	struct sess_ent *e;
+	struct sock *sk;
+	int nfd, dfd, err;
+
+	if (s->nsocks >= s->max_sockets) {
+		session_fail(out, EMFILE, NULL);
+		return;
+	}
+	/* Everything that can fail without side effects comes first. */
+	ss = calloc(1, sizeof(*ss));
+	e = calloc(1, sizeof(*e));
+	if (!ss || !e) {
+		session_fail(out, ENOMEM, NULL);
+		goto err_free;
+	}
+	err = sock_create(rq->domain, rq->type, rq->protocol, &sk, &ss->rx_size, &ss->tx_size);
+	if (err) {
+		session_fail(out, -err, NULL);
+		goto err_free;
+	}
+	if (!session_ring_size_ok(ss->rx_size) || !session_ring_size_ok(ss->tx_size)) {
+		ns_log(NS_LOG_ERR, "ipc: socket layer asked for rings of %u/%u bytes",
+		       ss->rx_size, ss->tx_size);
+		session_fail(out, EINVAL, "bad ring sizes %u/%u", ss->rx_size, ss->tx_size);
+		goto err_put;
+	}
+	ss->sk = sk;
+	ss->id = sk->id;
+	ss->region = s->region;
+	if (region_alloc(s->region, NS_SHM_PAGE, &ss->cb_off) ||
+	    region_alloc(s->region, ss->rx_size, &ss->rx_off) ||
+	    region_alloc(s->region, ss->tx_size, &ss->tx_off)) {
+		session_fail(out, ENOBUFS, "shared-memory region full (%llu of %llu bytes used)",
+			     (unsigned long long)region_used(s->region),
+			     (unsigned long long)region_size(s->region));
+		goto err_unplace;
+	}
+	nfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (nfd < 0) {
+		err = errno;
+		goto err_eventfd;
+	}
+	dfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dfd < 0) {
+		err = errno;
+		close(nfd);
+		goto err_eventfd;
+	}
+	err = sock_attach(sk, ns_shm_sock(base, ss->cb_off), ss->cb_off,
+			  base + ss->rx_off, ss->rx_off, ss->rx_size,
+			  base + ss->tx_off, ss->tx_off, ss->tx_size, nfd, dfd);
+	if (err) {
+		close(dfd);
+		close(nfd);
+		session_fail(out, -err, "cannot attach the socket: %s", strerror(-err));
+		goto err_unplace;
+	}
+	sk->pids_hint = (uint32_t)s->pid;
+	ss->holders = 1;
+	session_insert(s, e, ss);
+
+	netstack__socket_reply__init(&out->body.socket);
+	out->body.socket.sock_id = ss->id;
+	out->body.socket.shm_offset = ss->cb_off;
+	out->reply.body_case = NETSTACK__REPLY__BODY_SOCKET;
+	out->reply.socket = &out->body.socket;
+	out->fds[0] = nfd;
+	out->fds[1] = dfd;
+	out->nfds = 2;
+	return;
+
+err_eventfd:
+	/* The daemon's descriptor table is full: ENFILE, as for the system's. */
+	ns_log(NS_LOG_WARNING, "ipc: pid %d: eventfd: %s", (int)s->pid, strerror(err));
+	session_fail(out, err == EMFILE ? ENFILE : err, "netstackd: eventfd: %s", strerror(err));
+err_unplace:
+	session_unplace(ss);
+err_put:
+	sock_put(sk);
+err_free:
+	free(e);
+	free(ss);
+}
+
+/* The socket @id of @s, or NULL after failing the request with EBADF. */
+static struct sock *session_sock(struct session *s, uint64_t id, struct session_reply *out)
+{
+	struct sess_sock *ss = session_lookup(s, id);
+
+	if (!ss) {
+		session_fail(out, EBADF, NULL);
+		return NULL;
+	}
+	return ss->sk;
+}
+
+/* Copy a client's raw sockaddr to aligned storage; false (EINVAL) if too long. */
+static bool session_copy_addr(const ProtobufCBinaryData *addr, struct session_reply *out)
+{
+	if (addr->len > sizeof(out->buf.ss)) {
+		session_fail(out, EINVAL, NULL);
+		return false;
+	}
+	if (addr->len)
+		memcpy(&out->buf.ss, addr->data, addr->len);
+	return true;
+}
+
+static void session_addr(struct session *s, const Netstack__AddrRequest *rq, bool connect,
+			 struct session_reply *out)
+{
+	struct sock *sk = session_sock(s, rq->sock_id, out);
+	int err;
+
+	if (!sk || !session_copy_addr(&rq->addr, out))
+		return;
+	if (connect)
+		err = sock_connect(sk, &out->buf.ss, (uint32_t)rq->addr.len);
+	else
+		err = sock_bind(sk, &out->buf.ss, (uint32_t)rq->addr.len);
+	if (err)
+		session_fail(out, -err, NULL);
+}
+
+static void session_setsockopt(struct session *s, const Netstack__SetsockoptRequest *rq,
+			       struct session_reply *out)
+{
+	struct sock *sk = session_sock(s, rq->sock_id, out);
+	size_t len = rq->value.len;
+	void *val = out->buf.opt;
+	int err;
+
+	if (!sk)
+		return;
+	/* Aligned storage: the socket layer may read the value as an int. */
+	if (len > sizeof(out->buf.opt)) {
+		val = malloc(len);
+		if (!val) {
+			session_fail(out, ENOMEM, NULL);
+			return;
+		}
+	}
+	if (len)
+		memcpy(val, rq->value.data, len);
+	err = sock_setsockopt(sk, rq->level, rq->name, val, (uint32_t)len);
+	if (err)
+		session_fail(out, -err, NULL);
+	if (val != out->buf.opt)
+		free(val);
+}
+
+static void session_getsockopt(struct session *s, const Netstack__GetsockoptRequest *rq,
+			       struct session_reply *out)
+{
+	struct sock *sk = session_sock(s, rq->sock_id, out);
+	uint32_t len;
+	int err;
+
+	if (!sk)
+		return;
+	/* The kernel reads optlen as an int: a "negative" one is EINVAL. */
+	if (rq->optlen > INT_MAX) {
+		session_fail(out, EINVAL, NULL);
+		return;
+	}
+	len = rq->optlen < sizeof(out->buf.opt) ? rq->optlen : (uint32_t)sizeof(out->buf.opt);
+	err = sock_getsockopt(sk, rq->level, rq->name, out->buf.opt, &len);
+	if (err) {
+		session_fail(out, -err, NULL);
+		return;
+	}
+	if (len > rq->optlen)
+		len = rq->optlen;
+	if (len > sizeof(out->buf.opt))
+		len = sizeof(out->buf.opt);
+	netstack__getsockopt_reply__init(&out->body.getsockopt);
+	out->body.getsockopt.value.data = out->buf.opt;
+	out->body.getsockopt.value.len = len;
+	out->reply.body_case = NETSTACK__REPLY__BODY_GETSOCKOPT;
+	out->reply.getsockopt = &out->body.getsockopt;
+}
+
+static void session_getname(struct session *s, const Netstack__NameRequest *rq,
+			    struct session_reply *out)
+{
+	struct sock *sk = session_sock(s, rq->sock_id, out);
+	uint32_t len = sizeof(out->buf.ss);
+	int err;
+
+	if (!sk)
+		return;
+	memset(&out->buf.ss, 0, sizeof(out->buf.ss));
+	err = sock_getname(sk, &out->buf.ss, &len, rq->peer);
+	if (err) {
+		session_fail(out, -err, NULL);
+		return;
+	}
+	if (len > sizeof(out->buf.ss))
+		len = sizeof(out->buf.ss);
+	netstack__name_reply__init(&out->body.getname);
+	out->body.getname.addr.data = (uint8_t *)&out->buf.ss;
+	out->body.getname.addr.len = len;
+	out->reply.body_case = NETSTACK__REPLY__BODY_GETNAME;
+	out->reply.getname = &out->body.getname;
+}
+
+static void session_close(struct session *s, uint64_t id, struct session_reply *out)
+{
+	struct sess_sock *ss = session_remove(s, id);
+
+	if (!ss) {
+		session_fail(out, EBADF, NULL);
+		return;
+	}
+	sess_sock_release(ss);
+}
+
+bool session_request(struct session *s, const Netstack__Request *req,
+		     struct session_reply *out)
+{
+	struct sock *sk;
+	int err;
+
+	/* Bodies 4..12 are the socket requests; all share one union pointer. */
+	if (req->body_case >= NETSTACK__REQUEST__BODY_SOCKET &&
+	    req->body_case <= NETSTACK__REQUEST__BODY_CLOSE && !req->socket) {
+		session_fail(out, EINVAL, "empty request body");
+		return true;
+	}
+	switch (req->body_case) {
+	case NETSTACK__REQUEST__BODY_SOCKET:
+		session_socket(s, req->socket, out);
+		break;
+	case NETSTACK__REQUEST__BODY_BIND:
+		session_addr(s, req->bind, false, out);
+		break;
+	case NETSTACK__REQUEST__BODY_CONNECT:
+		session_addr(s, req->connect, true, out);
+		break;
+	case NETSTACK__REQUEST__BODY_LISTEN:
+		sk = session_sock(s, req->listen->sock_id, out);
+		if (sk && (err = sock_listen(sk, req->listen->backlog)))
+			session_fail(out, -err, NULL);
+		break;
+	case NETSTACK__REQUEST__BODY_SETSOCKOPT:
+		session_setsockopt(s, req->setsockopt, out);
+		break;
+	case NETSTACK__REQUEST__BODY_GETSOCKOPT:
+		session_getsockopt(s, req->getsockopt, out);
+		break;
+	case NETSTACK__REQUEST__BODY_GETNAME:
+		session_getname(s, req->getname, out);
+		break;
+	case NETSTACK__REQUEST__BODY_SHUTDOWN:
+		sk = session_sock(s, req->shutdown->sock_id, out);
+		if (sk && (err = sock_shutdown(sk, req->shutdown->how)))
+			session_fail(out, -err, NULL);
+		break;
+	case NETSTACK__REQUEST__BODY_CLOSE:
+		session_close(s, req->close->sock_id, out);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* --- netstackctl ---------------------------------------------------------- */
+
+unsigned int session_count(void)
+{
+	return session_nr;
+}
+
+unsigned int session_dump(struct session_info *out, unsigned int max)
+{
+	struct session *s;
+	unsigned int n = 0;
+
+	LIST_FOREACH(s, &session_list, entry) {
+		struct session_info *si;
+
+		if (n == max)
+			break;
+		si = &out[n++];
+		si->pid = s->pid;
+		si->uid = s->uid;
+		si->gid = s->gid;
+		memcpy(si->program, s->program, sizeof(si->program));
+		si->sockets = s->nsocks;
+		si->shm_size = region_size(s->region);
+		si->shm_used = region_used(s->region);
+	}
+	return n;
+}
+
+unsigned int session_sock_pids(uint64_t sock_id, uint32_t *pids, unsigned int max)
+{
+	struct session *s;
+	unsigned int n = 0;
+
+	LIST_FOREACH(s, &session_list, entry) {
+		if (n == max)
+			break;
+		if (session_lookup(s, sock_id))
+			pids[n++] = (uint32_t)s->pid;
+	}
+	return n;
+}
+
+

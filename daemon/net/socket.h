@@ -31,6 +31,7 @@
 
 #include "../../proto/shm.h"
 #include "../../proto/shm_ring.h"
+#include "core/softnet.h"
 
 struct sock;
 struct sk_buff;
@@ -100,7 +101,55 @@ struct sock {
 
 	void *proto_priv;               /* protocol state (hash linkage, ...) */
 	uint32_t pids_hint;             /* for netstackctl ss (first pid) */
+
+	/*
+	 * Socket layer and inet state (owner writes; fields a lookup reads
+	 * change only under sock_lookup_lock held for writing).
+	 */
+	struct ns_irq doorbell_irq;     /* doorbell_fd on the owner's epoll */
+	bool closing;                   /* owner: released; late events are ignored */
+	bool v4mapped_bind;             /* AF_INET6 bound to ::ffff:a.b.c.d */
+	uint8_t userlocks;              /* SOCK_BINDADDR_LOCK | SOCK_BINDPORT_LOCK */
+	uint32_t src;                   /* transmit source (the kernel's inet_saddr);
+					 * 0: the route's; saddr is the bound
+					 * (receive) address, inet_rcv_saddr */
+	int pmtudisc;                   /* IP_MTU_DISCOVER */
+	bool keepalive;                 /* SO_KEEPALIVE (stored only) */
+	int linger_onoff, linger_secs;  /* SO_LINGER (stored only) */
+	struct sock *hash_next;         /* protocol port hash chain (lookup lock) */
+	bool hashed;                    /* on the port hash (lookup lock) */
+	struct sock *list_prev, *list_next;  /* all sockets (sock_list_lock) */
 };
+
+/* sock.userlocks, as the kernel's sk_userlocks: what bind() fixed. */
+#define SOCK_BINDADDR_LOCK 4
+#define SOCK_BINDPORT_LOCK 8
+
+/* sock.shut, as the kernel's sk_shutdown. */
+#define RCV_SHUTDOWN 1
+#define SEND_SHUTDOWN 2
+
+/* Smallest SO_RCVBUF / SO_SNDBUF, as the kernel reports them. */
+#define SOCK_MIN_RCVBUF 2304
+#define SOCK_MIN_SNDBUF 4608
+
+/*
+ * The socket lookup lock.  It protects the protocols' port hash tables
+ * and every sock field a receive-side lookup reads (saddr, daddr, sport,
+ * dport, bound, connected, v6only, reuseaddr, reuseport, bound_dev_if,
+ * hash linkage).  Readers: lookups on any worker, held across the
+ * delivery into the socket, so a socket found cannot be released before
+ * the reader unlocks; sock_dump.  Writers: bind, connect, disconnect,
+ * setsockopt and release, on the owner.  Writer-preferring; never taken
+ * recursively.  The planned replacement is RCU-style hash chains.
+ */
+extern pthread_rwlock_t sock_lookup_lock;
+
+/* net.core.rmem_default and friends (bytes). */
+extern _Atomic int64_t sysctl_rmem_default, sysctl_rmem_max;
+extern _Atomic int64_t sysctl_wmem_default, sysctl_wmem_max;
+/* net.ipv4.ip_local_port_range: ephemeral ports for autobind. */
+extern _Atomic int64_t sysctl_ip_local_port_lo, sysctl_ip_local_port_hi;
 
 /*
  * Create a socket of (@domain, @type, @protocol) with the kernel's
@@ -160,6 +209,27 @@ struct sock_info {
 };
 unsigned int sock_dump(struct sock_info *out, unsigned int max);
 unsigned int sock_count(void);
+
+/*
+ * The doorbell's irq handler (owner worker): drain the eventfd and let the
+ * protocol consume the tx ring.  Exposed for tests, which call it directly.
+ */
+void sock_doorbell_handler(void *arg);
+
+/*
+ * Generic option handling for protocols' setsockopt/getsockopt, with the
+ * kernel's semantics and errors: SOL_SOCKET (the kernel's sk_setsockopt),
+ * IPPROTO_IP (do_ip_setsockopt) and IPPROTO_IPV6 on AF_INET6 sockets.
+ * Owner worker, with sock_lookup_lock held for writing (set only).
+ */
+int sk_setsockopt(struct sock *sk, int name, const void *val, socklen_t len);
+int sk_getsockopt(struct sock *sk, int name, void *val, socklen_t *len);
+int do_ip_setsockopt(struct sock *sk, int level, int name, const void *val, socklen_t len);
+int do_ip_getsockopt(struct sock *sk, int level, int name, void *val, socklen_t *len);
+
+/* OR/clear NS_SS_* bits in the control block (no-op before sock_attach).  Any worker. */
+void sock_state_set(struct sock *sk, uint32_t bits);
+void sock_state_clear(struct sock *sk, uint32_t bits);
 
 /* Start-up: register inetsw entries and sysctls (net.core.rmem_default...). */
 int sock_init(void);

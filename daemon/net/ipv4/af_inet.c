@@ -1,7 +1,8 @@
 /*
- * inet_init: the ethertype handlers (dev_add_pack) and the IP protocol
- * handlers (inet_add_protocol) of IPv4, registered once at start-up on
- * the control thread, before any worker runs.
+ * inet_init: the ethertype handlers (dev_add_pack), the IP protocol
+ * handlers (inet_add_protocol: ICMP, UDP) and the socket layer
+ * (sock_init: inetsw, socket sysctls) of IPv4, registered once at
+ * start-up on the control thread, before any worker runs.
  */
 #include <arpa/inet.h>
 
@@ -15,6 +16,8 @@
 #include "net/ipv4/ip.h"
 #include "net/ipv4/protocol.h"
 #include "net/ipv4/route.h"
+#include "net/ipv4/udp.h"
+#include "net/socket.h"
 #include "net/wire/ether.h"
 #include "net/wire/ip.h"
 
@@ -36,6 +39,12 @@ int inet_init(void)
 	err = inet_add_protocol(&icmp_protocol, IPPROTO_ICMP_NS);
 	if (err)
 		return err;
+	err = inet_add_protocol(&udp_protocol, IPPROTO_UDP_NS);
+	if (err)
+		return err;
+	err = sock_init();
+	if (err)
+		return err;
 	ip_packet_type.type = htons(ETH_P_IP);
 	dev_add_pack(&ip_packet_type);
 	return 0;
@@ -49,4 +58,5 @@ void inet_exit(void)
 	fib_cleanup();
 	dev_remove_pack(&ip_packet_type);
 	inet_del_protocol(&icmp_protocol, IPPROTO_ICMP_NS);
+	inet_del_protocol(&udp_protocol, IPPROTO_UDP_NS);
 }

@@ -23,6 +23,12 @@ const char *const arp_mib_names[ARP_MIB_MAX] = {
 #undef MIB_NAME
 };
 
+const char *const udp_mib_names[UDP_MIB_MAX] = {
+#define MIB_NAME(n, s) s,
+	UDP_MIB_LIST(MIB_NAME)
+#undef MIB_NAME
+};
+
 uint64_t snmp_fold_ip(unsigned int idx)
 {
 	uint64_t s = 0;
@@ -47,6 +53,15 @@ uint64_t snmp_fold_arp(unsigned int idx)
 
 	for (int i = 0; i <= NS_MAX_WORKERS; i++)
 		s += ns_counter_read(&ipv4_mibs[i].arp[idx]);
+	return s;
+}
+
+uint64_t snmp_fold_udp(unsigned int idx)
+{
+	uint64_t s = 0;
+
+	for (int i = 0; i <= NS_MAX_WORKERS; i++)
+		s += ns_counter_read(&ipv4_mibs[i].udp[idx]);
 	return s;
 }
 

@@ -1,10 +1,10 @@
 /*
- * SNMP MIB counters for IPv4 and ICMP with the kernel's names
- * (/proc/net/snmp: Ip:, Icmp:; /proc/net/netstat: IpExt:).
+ * SNMP MIB counters for IPv4, ICMP and UDP with the kernel's names
+ * (/proc/net/snmp: Ip:, Icmp:, Udp:; /proc/net/netstat: IpExt:).
  *
  * Each worker has its own copy (one writer each); readers sum.  The lists
  * are X-macros so that the enum and the names shown by netstackctl stats
- * cannot drift apart.  Later protocols (Udp, Tcp) add their own groups.
+ * cannot drift apart.  Later protocols (Tcp) add their own groups.
  */
 #ifndef NS_NET_SNMP_H
 #define NS_NET_SNMP_H
@@ -69,6 +69,17 @@
 	X(OUTGRATUITOUS, "OutGratuitous")      \
 	X(NOTFORUS, "NotForUs")
 
+/* Udp: as /proc/net/snmp (udp_rcv, udp_sendmsg). */
+#define UDP_MIB_LIST(X)                    \
+	X(INDATAGRAMS, "InDatagrams")          \
+	X(NOPORTS, "NoPorts")                  \
+	X(INERRORS, "InErrors")                \
+	X(OUTDATAGRAMS, "OutDatagrams")        \
+	X(RCVBUFERRORS, "RcvbufErrors")        \
+	X(SNDBUFERRORS, "SndbufErrors")        \
+	X(INCSUMERRORS, "InCsumErrors")        \
+	X(IGNOREDMULTI, "IgnoredMulti")
+
 enum {
 #define MIB_ENUM(n, s) IPSTATS_MIB_##n,
 	IPSTATS_MIB_LIST(MIB_ENUM)
@@ -90,12 +101,20 @@ enum {
 	ARP_MIB_MAX
 };
 
+enum {
+#define MIB_ENUM(n, s) UDP_MIB_##n,
+	UDP_MIB_LIST(MIB_ENUM)
+#undef MIB_ENUM
+	UDP_MIB_MAX
+};
+
 struct ipv4_mib {
 	ns_counter_t ip[IPSTATS_MIB_MAX];
 	ns_counter_t icmp[ICMP_MIB_MAX];
 	ns_counter_t icmp_in_type[256];   /* IcmpMsg: InTypeN */
 	ns_counter_t icmp_out_type[256];  /* IcmpMsg: OutTypeN */
 	ns_counter_t arp[ARP_MIB_MAX];
+	ns_counter_t udp[UDP_MIB_MAX];
 } __attribute__((aligned(64)));
 
 /* Per worker, plus one slot for other threads (shared adds there). */
@@ -112,22 +131,25 @@ static inline struct ipv4_mib *this_mib(void)
 #define __IP_ADD_STATS(f, n) ns_counter_add(&this_mib()->ip[IPSTATS_MIB_##f], (n))
 #define __ICMP_INC_STATS(f) ns_counter_inc(&this_mib()->icmp[ICMP_MIB_##f])
 #define __ARP_INC_STATS(f) ns_counter_inc(&this_mib()->arp[ARP_MIB_##f])
+#define __UDP_INC_STATS(f) ns_counter_inc(&this_mib()->udp[UDP_MIB_##f])
 
 /* A MIB group for display: names and summed values. */
 struct snmp_group {
-	const char *name;            /* "Ip", "Icmp", "IcmpMsg", "Arp" */
+	const char *name;            /* "Ip", "Icmp", "IcmpMsg", "Arp", "Udp" */
 	unsigned int n;
 	const char *const *names;
 };
 
-/* Sum counter @idx of group "Ip"/"Icmp"/"Arp" over all workers. */
+/* Sum counter @idx of group "Ip"/"Icmp"/"Arp"/"Udp" over all workers. */
 uint64_t snmp_fold_ip(unsigned int idx);
 uint64_t snmp_fold_icmp(unsigned int idx);
 uint64_t snmp_fold_arp(unsigned int idx);
+uint64_t snmp_fold_udp(unsigned int idx);
 uint64_t snmp_fold_icmp_type(int out, unsigned int type);
 
 extern const char *const ipstats_mib_names[IPSTATS_MIB_MAX];
 extern const char *const icmp_mib_names[ICMP_MIB_MAX];
 extern const char *const arp_mib_names[ARP_MIB_MAX];
+extern const char *const udp_mib_names[UDP_MIB_MAX];
 
 #endif
