@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,7 +27,49 @@ struct ns_fd_chunk {
 };
 
 static _Atomic(struct ns_fd_chunk *) ns_fd_chunks[NS_FD_NCHUNKS];
-static pthread_rwlock_t ns_fd_lock = PTHREAD_RWLOCK_INITIALIZER;
+/*
+ * The table's reader-writer lock, on one atomic word: > 0 readers, -1 a
+ * writer.  Not a pthread_rwlock because a forked child must be able to
+ * reset it (glibc's rwlock remembers the writer's TID, which the child
+ * lacks, and sanitizers keep tracking a pthread lock across fork).
+ */
+static atomic_int ns_fd_lock;
+
+static void ns_fd_rdlock(void)
+{
+	for (;;) {
+		int v = atomic_load_explicit(&ns_fd_lock, memory_order_relaxed);
+
+		if (v >= 0 && atomic_compare_exchange_weak_explicit(&ns_fd_lock, &v, v + 1,
+								    memory_order_acquire,
+								    memory_order_relaxed))
+			return;
+		sched_yield();
+	}
+}
+
+static void ns_fd_rdunlock(void)
+{
+	atomic_fetch_sub_explicit(&ns_fd_lock, 1, memory_order_release);
+}
+
+static void ns_fd_wrlock(void)
+{
+	for (;;) {
+		int v = 0;
+
+		if (atomic_compare_exchange_weak_explicit(&ns_fd_lock, &v, -1,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return;
+		sched_yield();
+	}
+}
+
+static void ns_fd_wrunlock(void)
+{
+	atomic_store_explicit(&ns_fd_lock, 0, memory_order_release);
+}
 static atomic_uint ns_fd_used;
 
 void ns_file_init(struct ns_file *f, enum ns_file_kind kind,
@@ -88,11 +131,11 @@ int ns_fd_install(int fd, struct ns_file *f)
 	if (!slot)
 		return -ENOMEM;
 	ns_file_hold(f);
-	pthread_rwlock_wrlock(&ns_fd_lock);
+	ns_fd_wrlock();
 	old = atomic_exchange(slot, f);
 	if (!old)
 		atomic_fetch_add(&ns_fd_used, 1);
-	pthread_rwlock_unlock(&ns_fd_lock);
+	ns_fd_wrunlock();
 	ns_file_put(old);
 	return 0;
 }
@@ -115,11 +158,11 @@ struct ns_file *ns_fd_get(int fd)
 	if (!ns_fd_is_ours(fd))
 		return NULL;
 	slot = ns_fd_slot(fd, false);
-	pthread_rwlock_rdlock(&ns_fd_lock);
+	ns_fd_rdlock();
 	f = atomic_load_explicit(slot, memory_order_acquire);
 	if (f)
 		ns_file_hold(f);
-	pthread_rwlock_unlock(&ns_fd_lock);
+	ns_fd_rdunlock();
 	return f;
 }
 
@@ -141,11 +184,11 @@ struct ns_file *ns_fd_remove(int fd)
 
 	if (!slot)
 		return NULL;
-	pthread_rwlock_wrlock(&ns_fd_lock);
+	ns_fd_wrlock();
 	f = atomic_exchange(slot, NULL);
 	if (f)
 		atomic_fetch_sub(&ns_fd_used, 1);
-	pthread_rwlock_unlock(&ns_fd_lock);
+	ns_fd_wrunlock();
 	return f;
 }
 
@@ -154,7 +197,7 @@ int ns_fd_foreach(enum ns_file_kind kind, int (*fn)(int fd, struct ns_file *f, v
 {
 	int ret = 0;
 
-	pthread_rwlock_rdlock(&ns_fd_lock);
+	ns_fd_rdlock();
 	for (unsigned int c = 0; c < NS_FD_NCHUNKS && !ret; c++) {
 		struct ns_fd_chunk *chunk = atomic_load(&ns_fd_chunks[c]);
 
@@ -167,7 +210,7 @@ int ns_fd_foreach(enum ns_file_kind kind, int (*fn)(int fd, struct ns_file *f, v
 				ret = fn((int)((c << NS_FD_CHUNK_SHIFT) | i), f, arg);
 		}
 	}
-	pthread_rwlock_unlock(&ns_fd_lock);
+	ns_fd_rdunlock();
 	return ret;
 }
 
@@ -178,20 +221,18 @@ unsigned int ns_fd_count(void)
 
 void ns_fd_atfork_prepare(void)
 {
-	pthread_rwlock_wrlock(&ns_fd_lock);
+	ns_fd_wrlock();
 }
 
 void ns_fd_atfork_parent(void)
 {
-	pthread_rwlock_unlock(&ns_fd_lock);
+	ns_fd_wrunlock();
 }
 
 void ns_fd_atfork_child(void)
 {
-	pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
-
-	/* The only thread left; a held rwlock cannot be unlocked portably here. */
-	ns_fd_lock = fresh;
+	/* The only thread left: release the prepare handler's write lock. */
+	atomic_store_explicit(&ns_fd_lock, 0, memory_order_release);
 }
 
 void ns_fd_reset(void)

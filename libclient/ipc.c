@@ -389,17 +389,18 @@ void ns_ipc_atfork_parent(void)
  */
 void ns_ipc_atfork_child(void)
 {
-	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	struct ns_session *s = ns_sess_cur;
 	uint64_t *ids = NULL;
 	size_t n = 0;
 	const char *why = "";
 	int fd, e;
 
-	ns_sess_lock = fresh;
+	/* Fresh locks for the only thread left (the prepare handler took them). */
+	pthread_mutex_init(&ns_sess_lock, NULL);
+	if (s)
+		pthread_mutex_init(&s->lock, NULL);
 	if (!s)
 		return;
-	s->lock = fresh;
 	if (s->fd >= 0) {
 		ns_file_put(ns_fd_remove(s->fd));
 		REAL(close)(s->fd);

@@ -127,9 +127,13 @@ static void ns_ring_doorbell(struct ns_sock *s)
 {
 	uint64_t one = 1;
 
-	/* shm.h: publish (prod, release) then re-check the peer's flag, seq_cst. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&s->shm->need_kick, memory_order_seq_cst))
+	/*
+	 * shm.h: publish prod (release), then read the daemon's flag with a
+	 * seq_cst read-modify-write.  The daemon sets need_kick with an
+	 * exchange; two RMWs on one variable are totally ordered, so either we
+	 * see its 1, or its exchange reads ours and then sees our prod.
+	 */
+	if (atomic_fetch_or_explicit(&s->shm->need_kick, 0, memory_order_seq_cst))
 		(void)!REAL(write)(s->doorbell_fd, &one, sizeof(one));
 }
 

@@ -115,11 +115,11 @@ unsigned int ns_sock_poll(struct ns_sock *s)
 
 void ns_sock_want(struct ns_sock *s, uint32_t wait_bits)
 {
-	if ((atomic_load_explicit(&s->shm->client_wait, memory_order_relaxed) & wait_bits) !=
-	    wait_bits)
-		atomic_fetch_or_explicit(&s->shm->client_wait, wait_bits, memory_order_seq_cst);
-	else
-		atomic_thread_fence(memory_order_seq_cst);
+	/*
+	 * Always a read-modify-write: the daemon reads client_wait with one
+	 * too (sock_wake), so the two are ordered and one side sees the other.
+	 */
+	atomic_fetch_or_explicit(&s->shm->client_wait, wait_bits, memory_order_seq_cst);
 }
 
 /* Conditions the daemon wakes us for: what keeps the eventfd readable. */
@@ -144,7 +144,7 @@ unsigned int ns_sock_drain(struct ns_sock *s, int fd)
 	uint64_t v;
 	unsigned int mask;
 
-	atomic_store_explicit(&s->shm->notify_pending, 0, memory_order_seq_cst);
+	atomic_exchange_explicit(&s->shm->notify_pending, 0, memory_order_seq_cst);
 	(void)!REAL(read)(fd, &v, sizeof(v));
 	mask = ns_sock_poll(s);
 	if (ns_sock_notify_worthy(s, mask))

@@ -543,12 +543,12 @@ void sock_wake(struct sock *sk, uint32_t what)
 	if (!shm || sk->notify_fd < 0)
 		return;
 	/*
-	 * Dekker with the client: it stores client_wait then re-reads prod;
-	 * we stored prod (release) and now read client_wait.  The fence makes
-	 * the pair seq_cst so that one of us sees the other.
+	 * Dekker with the client: it sets client_wait (an RMW) then re-reads
+	 * prod; we stored prod (release) and now read client_wait with an RMW
+	 * too.  RMWs on one variable are totally ordered: either we see its
+	 * bit, or its RMW reads ours (release/acquire) and then sees our prod.
 	 */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!(atomic_load_explicit(&shm->client_wait, memory_order_seq_cst) & what))
+	if (!(atomic_fetch_or_explicit(&shm->client_wait, 0, memory_order_seq_cst) & what))
 		return;
 	if (atomic_exchange_explicit(&shm->notify_pending, 1, memory_order_seq_cst))
 		return;

@@ -833,7 +833,8 @@ static void udp_tx_ready(struct sock *sk)
 			udp_tx_rearm(sk);
 			return;
 		}
-		atomic_store_explicit(&shm->need_kick, 1, memory_order_seq_cst);
+		/* An RMW, paired with the client's RMW read (see sock_wake). */
+		atomic_exchange_explicit(&shm->need_kick, 1, memory_order_seq_cst);
 		if (atomic_load_explicit(&shm->tx.prod, memory_order_seq_cst) == sk->tx_cons)
 			return;
 		atomic_store_explicit(&shm->need_kick, 0, memory_order_relaxed);

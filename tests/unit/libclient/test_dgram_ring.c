@@ -122,7 +122,7 @@ static void test_tx_full_and_too_big(void **state)
 static void daemon_put(const struct ns_ring_view *v, const char *data, uint32_t len)
 {
 	struct ns_dgram hdr = { .len = len, .addrlen = 16 };
-	uint64_t at;
+	uint64_t at = 0;
 
 	assert_true(ns_dgram_reserve(v, ns_ring_load_prod(v), ns_ring_load_cons(v), len, &at));
 	ns_dgram_write(v, at, &hdr, data);

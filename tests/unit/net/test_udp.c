@@ -174,7 +174,7 @@ static void client_send(struct tsock *t, const void *addr, uint32_t addrlen, con
 	uint64_t prod = ns_ring_load_prod(&t->tx);
 	uint64_t cons = ns_ring_load_cons(&t->tx);
 	struct ns_dgram h;
-	uint64_t at;
+	uint64_t at = 0;
 
 	memset(&h, 0, sizeof(h));
 	h.len = len;
