@@ -509,6 +509,20 @@ static void sock_close_on_owner(void *arg)
 {
 	struct sock *sk = arg;
 
+	/*
+	 * What the client put in the tx ring before closing was sent as far
+	 * as it knows (sendto returned success): send it now, as the kernel
+	 * would have before close() returned.  Bounded: nobody produces any
+	 * more, and each round consumes up to a budget of records.
+	 */
+	for (unsigned int round = 0; sk->shm && sk->ops->tx_ready && round < 1024; round++) {
+		uint32_t st = atomic_load_explicit(&sk->shm->state, memory_order_relaxed);
+
+		if ((st & NS_SS_DEAD) ||
+		    atomic_load_explicit(&sk->shm->tx.prod, memory_order_acquire) == sk->tx_cons)
+			break;
+		sk->ops->tx_ready(sk);
+	}
 	sk->closing = true;
 	if (sk->ops->release)
 		sk->ops->release(sk);
