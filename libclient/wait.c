@@ -15,7 +15,7 @@
  *
  * The notify eventfd stays readable while the socket is readable: it is
  * only drained by someone who saw it readable and the socket not ready,
- * and the drainer clears notify_pending first and re-checks afterwards
+ * and the drainer reads it, then clears notify_pending, then re-checks
  * (writing it back if data arrived meanwhile).  That keeps kernel-side
  * pollers of the same fd (an epoll fd nested in poll(), a child process)
  * in step with the socket.
@@ -144,8 +144,16 @@ unsigned int ns_sock_drain(struct ns_sock *s, int fd)
 	uint64_t v;
 	unsigned int mask;
 
-	atomic_exchange_explicit(&s->shm->notify_pending, 0, memory_order_seq_cst);
+	/*
+	 * Read the eventfd first, then clear notify_pending, then re-check.
+	 * The other order loses a wake-up: a daemon that set notify_pending
+	 * and wrote between our clear and our read would have its write eaten
+	 * by the read while notify_pending stays set, and it never writes
+	 * again.  In this order such a write at worst leaves the eventfd
+	 * readable once too often (a spurious wake-up, re-checked).
+	 */
 	(void)!REAL(read)(fd, &v, sizeof(v));
+	atomic_exchange_explicit(&s->shm->notify_pending, 0, memory_order_seq_cst);
 	mask = ns_sock_poll(s);
 	if (ns_sock_notify_worthy(s, mask))
 		ns_eventfd_signal(fd);

@@ -32,8 +32,11 @@
  *   - doorbell fd: the client writes it after producing into tx when
  *     need_kick is set (the daemon is not polling this ring).
  * Both sides follow the same pattern to never lose a wake-up: publish
- * (store prod / set client_wait) with seq_cst, then re-check the other
- * side's flag or index with seq_cst.
+ * (store prod / set client_wait), then read the other side's flag with a
+ * seq_cst read-modify-write on that same flag (two RMWs on one variable are
+ * totally ordered, so one side always sees the other), then re-check.  The
+ * client drains the notify eventfd in this order: read the eventfd, clear
+ * notify_pending, re-check the socket and write the eventfd back if ready.
  *
  * Trust.  The daemon never trusts anything a client can write: it keeps its
  * own copy of every offset and size, reads only the indices and record
