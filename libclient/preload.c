@@ -17,16 +17,19 @@
  * either; a stack fd left open across exec is a plain eventfd in the new
  * program (mark sockets SOCK_CLOEXEC, as most programs do).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "epoll.h"
@@ -85,7 +88,27 @@ __attribute__((constructor)) static void ns_preload_init(void)
 	pthread_atfork(ns_atfork_prepare, ns_atfork_parent, ns_atfork_child);
 }
 
-/* The protocols the stack serves: UDP and TCP (0 = the type's default). */
+/*
+ * Stream sockets are claimed only with NETSTACK_TCP=1 while netstackd does
+ * not serve TCP yet: claiming them would make every program that opens a
+ * TCP socket fail (EPROTONOSUPPORT), so until then they stay with the
+ * kernel.  This is the one documented exception to "no fall-back".
+ */
+static bool ns_claim_stream(void)
+{
+	static _Atomic int cached = -1;
+	int v = atomic_load_explicit(&cached, memory_order_relaxed);
+
+	if (v < 0) {
+		const char *e = getenv("NETSTACK_TCP");
+
+		v = e && strcmp(e, "1") == 0;
+		atomic_store_explicit(&cached, v, memory_order_relaxed);
+	}
+	return v;
+}
+
+/* The protocols the stack serves: UDP, and TCP once claimed (0 = default). */
 static bool ns_socket_ours(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -94,7 +117,7 @@ static bool ns_socket_ours(int domain, int type, int protocol)
 		return false;
 	if (base == SOCK_DGRAM)
 		return protocol == 0 || protocol == IPPROTO_UDP;
-	return protocol == 0 || protocol == IPPROTO_TCP;
+	return ns_claim_stream() && (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
 NS_EXPORT int socket(int domain, int type, int protocol)
@@ -682,4 +705,52 @@ NS_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int maxevents, i
 	if (!ns_fd_is_ours(epfd))
 		return REAL(epoll_pwait)(epfd, events, maxevents, timeout, sigmask);
 	return (int)ns_ret(ns_epoll_wait(epfd, events, maxevents, timeout, sigmask));
+}
+
+/*
+ * syscall(2): some libraries (libuv: sendmmsg, recvmmsg) call the kernel
+ * directly instead of the C library's wrappers, which would bypass us and
+ * hit the socket's eventfd (ENOTSOCK).  The socket calls on descriptors we
+ * own are routed to the interposed functions above; everything else goes
+ * to the real syscall() with the six argument registers it always takes.
+ */
+NS_EXPORT long syscall(long nr, ...)
+{
+	static long (*_Atomic real_syscall)(long, ...);
+	long (*next)(long, ...);
+	long a[6];
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (ns_fd_is_ours((int)a[0])) {
+		switch (nr) {
+		case SYS_sendmmsg:
+			return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2],
+					(int)a[3]);
+		case SYS_recvmmsg:
+			return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2],
+					(int)a[3], (struct timespec *)a[4]);
+		case SYS_sendmsg:
+			return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
+		case SYS_recvmsg:
+			return recvmsg((int)a[0], (struct msghdr *)a[1], (int)a[2]);
+		case SYS_sendto:
+			return sendto((int)a[0], (const void *)a[1], (size_t)a[2], (int)a[3],
+				      (const struct sockaddr *)a[4], (socklen_t)a[5]);
+		case SYS_recvfrom:
+			return recvfrom((int)a[0], (void *)a[1], (size_t)a[2], (int)a[3],
+					(struct sockaddr *)a[4], (socklen_t *)a[5]);
+		default:
+			break;
+		}
+	}
+	next = atomic_load_explicit(&real_syscall, memory_order_acquire);
+	if (!next) {
+		next = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+		atomic_store_explicit(&real_syscall, next, memory_order_release);
+	}
+	return next(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -95,6 +95,14 @@ bg_wait() {
 		sleep 0.05
 	done
 	if pid_alive "$_p"; then
+		# TERM first: a `timeout` wrapper passes it on to its program,
+		# which SIGKILL of the wrapper would orphan.
+		kill -TERM "$_p" 2>/dev/null
+		_i=0
+		while pid_alive "$_p" && [ $_i -lt 20 ]; do
+			sleep 0.05
+			_i=$((_i + 1))
+		done
 		kill -KILL "$_p" 2>/dev/null
 		wait "$_p" 2>/dev/null
 		_st=124
@@ -140,10 +148,18 @@ cleanup() {
 		wait "$DAEMON_PID" 2>/dev/null
 		DAEMON_PID=
 	fi
+	# TERM, a moment, then KILL (see bg_wait); deleting the namespace
+	# afterwards leaves nothing of ours running in it.
 	for _p in $IT_BG_PIDS; do
-		if pid_alive "$_p"; then
-			kill -KILL "$_p" 2>/dev/null
-		fi
+		pid_alive "$_p" && kill -TERM "$_p" 2>/dev/null
+	done
+	for _p in $IT_BG_PIDS; do
+		_i=0
+		while pid_alive "$_p" && [ $_i -lt 20 ]; do
+			sleep 0.05
+			_i=$((_i + 1))
+		done
+		pid_alive "$_p" && kill -KILL "$_p" 2>/dev/null
 		wait "$_p" 2>/dev/null
 	done
 	if [ "$_rc" -ne 0 ] && [ "$_rc" -ne 77 ]; then
@@ -324,6 +340,52 @@ stop_daemon() {
 # ctl ARGS...: netstackctl on the test's control socket.
 ctl() {
 	"$NETSTACKCTL" -s "$CTL_SOCK" "$@"
+}
+
+# ---- libnetstack.so under LD_PRELOAD ------------------------------------------
+
+LIBNETSTACK=${LIBNETSTACK:-$abs_top_builddir/.libs/libnetstack.so}
+
+# preload_value: LD_PRELOAD for libnetstack.so; an ASan-built library needs
+# the ASan runtime loaded first in programs that are not built with it.
+preload_value() {
+	_asan=$(ldd "$LIBNETSTACK" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+	if [ -n "$_asan" ]; then
+		echo "$_asan $LIBNETSTACK"
+	else
+		echo "$LIBNETSTACK"
+	fi
+}
+
+# require_libnetstack: fail unless libnetstack.so was built; sets PRELOAD.
+require_libnetstack() {
+	[ -f "$LIBNETSTACK" ] || fail "libnetstack.so not built at $LIBNETSTACK"
+	PRELOAD=$(preload_value)
+}
+
+# run_preloaded CMD...: CMD in the test's namespace under LD_PRELOAD, its
+# sockets served by the test's netstackd (call require_libnetstack first).
+run_preloaded() {
+	in_ns env NETSTACK_SOCKET="$CTL_SOCK" LD_PRELOAD="$PRELOAD" \
+		ASAN_OPTIONS=detect_leaks=0 "$@"
+}
+
+# bg_in_ns CMD... / bg_preloaded CMD...: start CMD in the namespace (under
+# LD_PRELOAD for the second) in the background and track it.  BG_PID is
+# the program itself: "in_ns CMD &" would background a subshell whose PID
+# cleanup can kill while the program lives on.  Redirections go around
+# the call ("bg_in_ns prog >out 2>err").
+bg_in_ns() {
+	ip netns exec "$NS" "$@" &
+	BG_PID=$!
+	bg_track "$BG_PID"
+}
+
+bg_preloaded() {
+	ip netns exec "$NS" env NETSTACK_SOCKET="$CTL_SOCK" LD_PRELOAD="$PRELOAD" \
+		ASAN_OPTIONS=detect_leaks=0 "$@" &
+	BG_PID=$!
+	bg_track "$BG_PID"
 }
 
 # ---- the build ---------------------------------------------------------------

@@ -10,21 +10,8 @@
 
 setup
 SEMANTICS=$abs_top_builddir/tests/integration/semantics
-LIBNETSTACK=$abs_top_builddir/.libs/libnetstack.so
 [ -x "$SEMANTICS" ] || fail "semantics not built at $SEMANTICS (make check builds it)"
-[ -f "$LIBNETSTACK" ] || fail "libnetstack.so not built at $LIBNETSTACK"
-
-# preload_value: LD_PRELOAD for libnetstack.so; an ASan-built library needs
-# the ASan runtime loaded first in programs that are not built with it.
-preload_value() {
-	_asan=$(ldd "$LIBNETSTACK" 2>/dev/null | awk '/libasan/ { print $3; exit }')
-	if [ -n "$_asan" ]; then
-		echo "$_asan $LIBNETSTACK"
-	else
-		echo "$LIBNETSTACK"
-	fi
-}
-PRELOAD=$(preload_value)
+require_libnetstack
 
 start_daemon
 
@@ -33,8 +20,7 @@ in_ns timeout 60 "$SEMANTICS" "$HOST_ADDR" 127.0.0.1 >"$IT_TMP/kernel.out" 2>"$I
 	{ cat "$IT_TMP/kernel.out" "$IT_TMP/kernel.err"; fail "semantics failed against the kernel"; }
 
 info "netstack run: $STACK_ADDR, peer $HOST_ADDR"
-in_ns env NETSTACK_SOCKET="$CTL_SOCK" LD_PRELOAD="$PRELOAD" ASAN_OPTIONS=detect_leaks=0 \
-	timeout 60 "$SEMANTICS" "$STACK_ADDR" "$HOST_ADDR" \
+run_preloaded timeout 60 "$SEMANTICS" "$STACK_ADDR" "$HOST_ADDR" \
 	>"$IT_TMP/stack.out" 2>"$IT_TMP/stack.err"
 st=$?
 cat "$IT_TMP/stack.err"

@@ -10,17 +10,11 @@
 
 setup
 require_cmd ip python3
-LIBNETSTACK=$abs_top_builddir/.libs/libnetstack.so
 BLAST=$abs_top_builddir/tests/integration/udp_blast
-[ -f "$LIBNETSTACK" ] || fail "libnetstack.so not built at $LIBNETSTACK"
 [ -x "$BLAST" ] || fail "udp_blast not built at $BLAST"
 N=${RECONCILE_COUNT:-1000000}
 
-_asan=$(ldd "$LIBNETSTACK" 2>/dev/null | awk '/libasan/ { print $3; exit }')
-PRELOAD=${_asan:+$_asan }$LIBNETSTACK
-on_stack() {
-	in_ns env NETSTACK_SOCKET="$CTL_SOCK" LD_PRELOAD="$PRELOAD" ASAN_OPTIONS=detect_leaks=0 "$@"
-}
+require_libnetstack
 
 # snapshot FILE: every counter that can account for a lost datagram, as
 # "name value" lines: the stack's drop reasons (all but those that frames
@@ -71,9 +65,8 @@ changed() {
 start_daemon
 
 # ---- netstackd -> kernel -------------------------------------------------------
-in_ns "$BLAST" recv "$HOST_ADDR" 9001 "$N" 3000 >"$IT_TMP/k.out" 2>"$IT_TMP/k.err" &
-rpid=$!
-bg_track $rpid
+bg_in_ns "$BLAST" recv "$HOST_ADDR" 9001 "$N" 3000 >"$IT_TMP/k.out" 2>"$IT_TMP/k.err"
+rpid=$BG_PID
 i=0
 until grep -q ready "$IT_TMP/k.err" 2>/dev/null; do
 	i=$((i + 1))
@@ -82,7 +75,7 @@ until grep -q ready "$IT_TMP/k.err" 2>/dev/null; do
 done
 snapshot "$IT_TMP/a1"
 t0=$(now_ms)
-on_stack "$BLAST" send "$HOST_ADDR" 9001 "$N" 64 >"$IT_TMP/s.out" 2>&1 ||
+run_preloaded "$BLAST" send "$HOST_ADDR" 9001 "$N" 64 >"$IT_TMP/s.out" 2>&1 ||
 	{ cat "$IT_TMP/s.out"; fail "sender under LD_PRELOAD failed"; }
 t1=$(now_ms)
 bg_wait $rpid 600 || fail "kernel receiver failed or hung"
@@ -100,9 +93,8 @@ changed "$IT_TMP/a1" "$IT_TMP/b1"
 	fail "stack -> kernel does not reconcile: sent $sent != received $rcvd + drops $lost"
 
 # ---- kernel -> netstackd -------------------------------------------------------
-on_stack "$BLAST" recv "$STACK_ADDR" 9002 "$N" 3000 >"$IT_TMP/r.out" 2>"$IT_TMP/r.err" &
-rpid=$!
-bg_track $rpid
+bg_preloaded "$BLAST" recv "$STACK_ADDR" 9002 "$N" 3000 >"$IT_TMP/r.out" 2>"$IT_TMP/r.err"
+rpid=$BG_PID
 i=0
 until grep -q ready "$IT_TMP/r.err" 2>/dev/null; do
 	i=$((i + 1))

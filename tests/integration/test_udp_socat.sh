@@ -8,34 +8,16 @@
 
 setup
 require_cmd socat timeout
-LIBNETSTACK=$abs_top_builddir/.libs/libnetstack.so
-[ -f "$LIBNETSTACK" ] || fail "libnetstack.so not built at $LIBNETSTACK"
-
-# LD_PRELOAD for libnetstack.so (the ASan runtime first if it needs it).
-preload_value() {
-	_asan=$(ldd "$LIBNETSTACK" 2>/dev/null | awk '/libasan/ { print $3; exit }')
-	if [ -n "$_asan" ]; then
-		echo "$_asan $LIBNETSTACK"
-	else
-		echo "$LIBNETSTACK"
-	fi
-}
-PRELOAD=$(preload_value)
-
-# on_stack CMD...: CMD in the namespace with its sockets on netstackd.
-on_stack() {
-	in_ns env NETSTACK_SOCKET="$CTL_SOCK" LD_PRELOAD="$PRELOAD" ASAN_OPTIONS=detect_leaks=0 "$@"
-}
+require_libnetstack
 
 start_daemon
 
 # ---- stack -> kernel -----------------------------------------------------------
 info "stack -> kernel"
-in_ns timeout 10 socat -u UDP-RECV:7001,bind="$HOST_ADDR" OPEN:"$IT_TMP/k.out",creat &
-rx=$!
-bg_track $rx
+bg_in_ns timeout 10 socat -u UDP-RECV:7001,bind="$HOST_ADDR" OPEN:"$IT_TMP/k.out",creat
+rx=$BG_PID
 sleep 0.3
-echo "hello from the stack" | on_stack timeout 5 socat -u - UDP-SENDTO:"$HOST_ADDR":7001 ||
+echo "hello from the stack" | run_preloaded timeout 5 socat -u - UDP-SENDTO:"$HOST_ADDR":7001 ||
 	fail "socat under LD_PRELOAD could not send"
 _i=0
 while [ $_i -lt 40 ] && ! grep -q "hello from the stack" "$IT_TMP/k.out" 2>/dev/null; do
@@ -49,9 +31,8 @@ bg_wait $rx 2 || true
 
 # ---- kernel -> stack -----------------------------------------------------------
 info "kernel -> stack"
-on_stack timeout 10 socat -u UDP-RECV:7002 OPEN:"$IT_TMP/s.out",creat &
-rx=$!
-bg_track $rx
+bg_preloaded timeout 10 socat -u UDP-RECV:7002 OPEN:"$IT_TMP/s.out",creat
+rx=$BG_PID
 sleep 0.5
 echo "hello from the kernel" | in_ns timeout 5 socat -u - UDP-SENDTO:"$STACK_ADDR":7002 ||
 	fail "kernel socat could not send"
@@ -67,9 +48,8 @@ bg_wait $rx 2 || true
 
 # ---- request/response with a forking echo server on the stack ---------------------
 info "echo server on the stack (socat fork)"
-on_stack timeout 40 socat UDP-RECVFROM:7003,fork EXEC:cat &
-srv=$!
-bg_track $srv
+bg_preloaded timeout 40 socat UDP-RECVFROM:7003,fork EXEC:cat
+srv=$BG_PID
 sleep 0.5
 for n in 1 2 3; do
 	got=$(echo "ping $n" | in_ns timeout 10 socat -T 5 - UDP:"$STACK_ADDR":7003)
@@ -94,9 +74,8 @@ grep -q "libnetstack: cannot reach netstackd at $IT_TMP/nonexistent.sock" "$IT_T
 
 # ---- the daemon dies under a blocked receiver ----------------------------------------
 info "daemon dies while socat waits in recv"
-on_stack timeout 20 socat -u UDP-RECV:7005 - >/dev/null 2>"$IT_TMP/dead.err" &
-rx=$!
-bg_track $rx
+bg_preloaded timeout 20 socat -u UDP-RECV:7005 - >/dev/null 2>"$IT_TMP/dead.err"
+rx=$BG_PID
 sleep 0.5
 stop_daemon
 t0=$(now_ms)
