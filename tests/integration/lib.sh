@@ -349,13 +349,18 @@ LIBNETSTACK=${LIBNETSTACK:-$abs_top_builddir/.libs/libnetstack.so}
 # preload_value: LD_PRELOAD for libnetstack.so; an ASan-built library needs
 # the ASan runtime loaded first in programs that are not built with it.
 preload_value() {
-	_asan=$(ldd "$LIBNETSTACK" 2>/dev/null | awk '/libasan/ { print $3; exit }')
-	if [ -n "$_asan" ]; then
-		echo "$_asan $LIBNETSTACK"
+	_rt=$(ldd "$LIBNETSTACK" 2>/dev/null | awk '/libasan|libtsan/ { print $3; exit }')
+	if [ -n "$_rt" ]; then
+		echo "$_rt $LIBNETSTACK"
 	else
 		echo "$LIBNETSTACK"
 	fi
 }
+
+# A ThreadSanitizer-built library in someone else's threaded program (dig):
+# races between that program's own threads are not ours to report.
+TSAN_OPTIONS="suppressions=$(dirname "$0")/tsan-thirdparty.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+export TSAN_OPTIONS
 
 # require_libnetstack: fail unless libnetstack.so was built; sets PRELOAD.
 require_libnetstack() {
