@@ -62,63 +62,47 @@ changed() {
 	awk 'FNR == NR { a[$1] = $2; next } $2 != a[$1] { print "  " $1, $2 - a[$1] }' "$1" "$2"
 }
 
+# reconcile NAME RX_WRAP RX_ADDR TX_WRAP PORT COUNTERS: run a receiver
+# (RX_WRAP: bg_in_ns or bg_preloaded) on RX_ADDR:PORT and a sender (TX_WRAP:
+# in_ns or run_preloaded) to it; then sent == received + the sum of the
+# COUNTERS' deltas, exactly.  Runs in the test's shell (fail exits).
+reconcile() {
+	_name=$1 _rx=$2 _addr=$3 _tx=$4 _port=$5 _counters=$6
+	$_rx "$BLAST" recv "$_addr" "$_port" "$N" 3000 >"$IT_TMP/$_port.r" 2>"$IT_TMP/$_port.e"
+	_rpid=$BG_PID
+	_i=0
+	until grep -q ready "$IT_TMP/$_port.e" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -lt 100 ] || fail "$_name: the receiver did not start"
+		sleep 0.05
+	done
+	snapshot "$IT_TMP/$_port.a"
+	_t0=$(now_ms)
+	$_tx "$BLAST" send "$_addr" "$_port" "$N" 64 >"$IT_TMP/$_port.s" 2>&1 ||
+		{ cat "$IT_TMP/$_port.s"; fail "$_name: the sender failed"; }
+	_t1=$(now_ms)
+	bg_wait "$_rpid" 600 || fail "$_name: the receiver failed or hung"
+	snapshot "$IT_TMP/$_port.b"
+	sent=$(awk '/^sent/ { print $2 }' "$IT_TMP/$_port.s")
+	rcvd=$(awk '/^received/ { print $2 }' "$IT_TMP/$_port.r")
+	bad=$(awk '/^received/ { print $4 }' "$IT_TMP/$_port.r")
+	lost=$(delta "$IT_TMP/$_port.a" "$IT_TMP/$_port.b" "$_counters")
+	info "$_name: handed over $sent of $N in $((_t1 - _t0)) ms, received $rcvd, counted drops $lost"
+	cat "$IT_TMP/$_port.s"
+	changed "$IT_TMP/$_port.a" "$IT_TMP/$_port.b"
+	[ "$bad" = 0 ] || fail "$_name: the receiver got $bad corrupt datagrams"
+	[ "$sent" -gt 0 ] || fail "$_name: nothing was sent"
+	[ $((rcvd + lost)) -eq "$sent" ] ||
+		fail "$_name does not reconcile: sent $sent != received $rcvd + drops $lost"
+}
+
 start_daemon
-
-# ---- netstackd -> kernel -------------------------------------------------------
-bg_in_ns "$BLAST" recv "$HOST_ADDR" 9001 "$N" 3000 >"$IT_TMP/k.out" 2>"$IT_TMP/k.err"
-rpid=$BG_PID
-i=0
-until grep -q ready "$IT_TMP/k.err" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "kernel receiver did not start"
-	sleep 0.05
-done
-snapshot "$IT_TMP/a1"
-t0=$(now_ms)
-run_preloaded "$BLAST" send "$HOST_ADDR" 9001 "$N" 64 >"$IT_TMP/s.out" 2>&1 ||
-	{ cat "$IT_TMP/s.out"; fail "sender under LD_PRELOAD failed"; }
-t1=$(now_ms)
-bg_wait $rpid 600 || fail "kernel receiver failed or hung"
-snapshot "$IT_TMP/b1"
-sent=$(awk '/^sent/ { print $2 }' "$IT_TMP/s.out")
-rcvd=$(awk '/^received/ { print $2 }' "$IT_TMP/k.out")
-bad=$(awk '/^received/ { print $4 }' "$IT_TMP/k.out")
-lost=$(delta "$IT_TMP/a1" "$IT_TMP/b1" "stack.* kernel.Udp.InErrors tap.rx_dropped")
-info "stack -> kernel: handed over $sent of $N in $((t1 - t0)) ms, received $rcvd, counted drops $lost"
-cat "$IT_TMP/s.out"
-changed "$IT_TMP/a1" "$IT_TMP/b1"
-[ "$bad" = 0 ] || fail "the kernel receiver got $bad corrupt datagrams"
-[ "$sent" -gt 0 ] || fail "nothing was sent"
-[ $((rcvd + lost)) -eq "$sent" ] ||
-	fail "stack -> kernel does not reconcile: sent $sent != received $rcvd + drops $lost"
-
-# ---- kernel -> netstackd -------------------------------------------------------
-bg_preloaded "$BLAST" recv "$STACK_ADDR" 9002 "$N" 3000 >"$IT_TMP/r.out" 2>"$IT_TMP/r.err"
-rpid=$BG_PID
-i=0
-until grep -q ready "$IT_TMP/r.err" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "receiver under LD_PRELOAD did not start"
-	sleep 0.05
-done
-snapshot "$IT_TMP/a2"
-t0=$(now_ms)
-in_ns "$BLAST" send "$STACK_ADDR" 9002 "$N" 64 >"$IT_TMP/ks.out" 2>&1 ||
-	{ cat "$IT_TMP/ks.out"; fail "kernel sender failed"; }
-t1=$(now_ms)
-bg_wait $rpid 600 || fail "receiver under LD_PRELOAD failed or hung"
-snapshot "$IT_TMP/b2"
-sent=$(awk '/^sent/ { print $2 }' "$IT_TMP/ks.out")
-rcvd=$(awk '/^received/ { print $2 }' "$IT_TMP/r.out")
-bad=$(awk '/^received/ { print $4 }' "$IT_TMP/r.out")
-lost=$(delta "$IT_TMP/a2" "$IT_TMP/b2" "stack.* kernel.Udp.SndbufErrors tap.tx_dropped")
-info "kernel -> stack: handed over $sent of $N in $((t1 - t0)) ms, received $rcvd, counted drops $lost"
-cat "$IT_TMP/ks.out"
-changed "$IT_TMP/a2" "$IT_TMP/b2"
-[ "$bad" = 0 ] || fail "the receiver under LD_PRELOAD got $bad corrupt datagrams"
-[ "$sent" -gt 0 ] || fail "nothing was sent"
-[ $((rcvd + lost)) -eq "$sent" ] ||
-	fail "kernel -> stack does not reconcile: sent $sent != received $rcvd + drops $lost"
-
+# The kernel receives: its socket's drops and what the TAP could not take.
+reconcile "stack -> kernel" bg_in_ns "$HOST_ADDR" run_preloaded 9001 \
+	"stack.* kernel.Udp.InErrors tap.rx_dropped"
+# The stack receives: the kernel's send-side drops, the TAP queue the stack
+# did not read in time, and every drop reason of the stack.
+reconcile "kernel -> stack" bg_preloaded "$STACK_ADDR" in_ns 9002 \
+	"stack.* kernel.Udp.SndbufErrors tap.tx_dropped"
 stop_daemon
 pass

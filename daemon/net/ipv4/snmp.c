@@ -1,6 +1,8 @@
 /*
  * MIB names and folding across workers.  Any thread may read.
  */
+#include <stddef.h>
+
 #include "net/ipv4/snmp.h"
 
 struct ipv4_mib ipv4_mibs[NS_MAX_WORKERS + 1];
@@ -29,48 +31,43 @@ const char *const udp_mib_names[UDP_MIB_MAX] = {
 #undef MIB_NAME
 };
 
-uint64_t snmp_fold_ip(unsigned int idx)
+/*
+ * Sum one counter over every worker's copy: @off is the counter's offset
+ * inside struct ipv4_mib (the same in every copy).
+ */
+static uint64_t snmp_fold(size_t off)
 {
 	uint64_t s = 0;
 
 	for (int i = 0; i <= NS_MAX_WORKERS; i++)
-		s += ns_counter_read(&ipv4_mibs[i].ip[idx]);
+		s += ns_counter_read((const ns_counter_t *)((const char *)&ipv4_mibs[i] + off));
 	return s;
+}
+
+#define MIB_OFF(field, idx) (offsetof(struct ipv4_mib, field) + (idx) * sizeof(ns_counter_t))
+
+uint64_t snmp_fold_ip(unsigned int idx)
+{
+	return idx < IPSTATS_MIB_MAX ? snmp_fold(MIB_OFF(ip, idx)) : 0;
 }
 
 uint64_t snmp_fold_icmp(unsigned int idx)
 {
-	uint64_t s = 0;
-
-	for (int i = 0; i <= NS_MAX_WORKERS; i++)
-		s += ns_counter_read(&ipv4_mibs[i].icmp[idx]);
-	return s;
+	return idx < ICMP_MIB_MAX ? snmp_fold(MIB_OFF(icmp, idx)) : 0;
 }
 
 uint64_t snmp_fold_arp(unsigned int idx)
 {
-	uint64_t s = 0;
-
-	for (int i = 0; i <= NS_MAX_WORKERS; i++)
-		s += ns_counter_read(&ipv4_mibs[i].arp[idx]);
-	return s;
+	return idx < ARP_MIB_MAX ? snmp_fold(MIB_OFF(arp, idx)) : 0;
 }
 
 uint64_t snmp_fold_udp(unsigned int idx)
 {
-	uint64_t s = 0;
-
-	for (int i = 0; i <= NS_MAX_WORKERS; i++)
-		s += ns_counter_read(&ipv4_mibs[i].udp[idx]);
-	return s;
+	return idx < UDP_MIB_MAX ? snmp_fold(MIB_OFF(udp, idx)) : 0;
 }
 
 uint64_t snmp_fold_icmp_type(int out, unsigned int type)
 {
-	uint64_t s = 0;
-
-	for (int i = 0; i <= NS_MAX_WORKERS; i++)
-		s += ns_counter_read(out ? &ipv4_mibs[i].icmp_out_type[type & 255]
-					 : &ipv4_mibs[i].icmp_in_type[type & 255]);
-	return s;
+	return out ? snmp_fold(MIB_OFF(icmp_out_type, type & 255))
+		   : snmp_fold(MIB_OFF(icmp_in_type, type & 255));
 }
