@@ -1,10 +1,10 @@
 /*
- * netstackctl: show netstackd's state.
+ * netstackctl: show netstackd's state and read or set its sysctls.
  *
  * A short-lived client of the daemon's control socket (proto/netstack.proto,
- * one message per SOCK_SEQPACKET packet): connect, Hello, one ShowRequest,
- * and print the reply as text or, with -j, as JSON whose shapes scripts and
- * tests rely on.  Single-threaded.  Every failure is one line on stderr.
+ * one message per SOCK_SEQPACKET packet): connect, Hello, one ShowRequest
+ * or SysctlRequest, and print the reply as text or, with -j, as JSON whose
+ * shapes scripts and tests rely on.  Single-threaded.  Every failure is one line on stderr.
  * Exit status: 0 success, 1 netstackd unreachable or answered with an error,
  * 2 usage error.
  */
@@ -42,6 +42,7 @@ struct ctl_opts {
 	bool all;
 	bool udp;                   /* ss -u */
 	bool tcp;                   /* ss -t */
+	bool write;                 /* sysctl -w */
 };
 
 struct ctl_object {
@@ -639,11 +640,15 @@ static void ctl_usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "Usage: " PROG " [OPTIONS] OBJECT\n"
-		"Show the state of netstackd, the userspace TCP/IP stack.\n"
+		"       " PROG " [OPTIONS] sysctl NAME | -a | -w NAME=VALUE\n"
+		"Show the state of netstackd, the userspace TCP/IP stack, and read or set\n"
+		"its run-time knobs.\n"
 		"\n"
 		"Objects:\n");
 	for (i = 0; i < CTL_NOBJECTS; i++)
 		fprintf(f, "  %-9s %s\n", ctl_objects[i].name, ctl_objects[i].help);
+	fprintf(f, "  %-9s %s\n", "sysctl",
+		"run-time knobs with the kernel's names, like sysctl(8)");
 	fprintf(f, "\n"
 		"Options:\n"
 		"  -s, --socket PATH  netstackd's socket (default: $" NS_IPC_SOCKET_ENV
@@ -651,7 +656,9 @@ static void ctl_usage(FILE *f)
 		"                     " NS_IPC_DEFAULT_SOCKET ")\n"
 		"  -j, --json         print JSON instead of text\n"
 		"  -a, --all          drops: also list reasons that never occurred;\n"
-		"                     ss: also unconnected (UNCONN) and listening sockets\n"
+		"                     ss: also unconnected (UNCONN) and listening sockets;\n"
+		"                     sysctl: every knob, sorted by name\n"
+		"  -w, --write        sysctl: set NAME to VALUE (root or netstackd's user)\n"
 		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all)\n"
 		"  -t, --tcp          ss: TCP sockets\n"
 		"  -n, --numeric      ss: accepted; names are never resolved\n"
@@ -792,19 +799,24 @@ static bool ctl_reply_failed(const Netstack__Reply *reply)
 	return true;
 }
 
-/* Hello, then one show request; the reply is printed.  Exit status. */
-static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
+static void ctl_print_json(struct json_object *json)
+{
+	puts(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(json);
+}
+
+/* Connect and exchange Hellos.  The fd, or -1 (reported). */
+static int ctl_open(const struct ctl_opts *o)
 {
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__Hello hello = NETSTACK__HELLO__INIT;
-	Netstack__ShowRequest show = NETSTACK__SHOW_REQUEST__INIT;
 	Netstack__Reply *reply;
-	struct json_object *json;
-	int fd, ret = EXIT_FAIL;
+	int fd;
 
 	fd = ctl_connect(o->socket_path);
 	if (fd < 0)
-		return EXIT_FAIL;
+		return -1;
 
 	hello.version = NETSTACK__PROTO_VERSION__PROTO_VERSION_CURRENT;
 	hello.role = NETSTACK__ROLE__ROLE_CTL;
@@ -822,7 +834,26 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 		goto out_free_reply;
 	}
 	netstack__reply__free_unpacked(reply, NULL);
+	return fd;
 
+out_free_reply:
+	netstack__reply__free_unpacked(reply, NULL);
+out_close:
+	close(fd);
+	return -1;
+}
+
+/* One show request; the reply is printed.  Exit status. */
+static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
+{
+	Netstack__Request req = NETSTACK__REQUEST__INIT;
+	Netstack__ShowRequest show = NETSTACK__SHOW_REQUEST__INIT;
+	Netstack__Reply *reply;
+	int fd, ret = EXIT_FAIL;
+
+	fd = ctl_open(o);
+	if (fd < 0)
+		return EXIT_FAIL;
 	show.what = obj->what;
 	req.seq = 2;
 	req.body_case = NETSTACK__REQUEST__BODY_SHOW;
@@ -837,14 +868,10 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 		goto out_free_reply;
 	}
 
-	if (o->json) {
-		json = obj->to_json(reply->show, o);
-		puts(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN |
-						    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(json);
-	} else {
+	if (o->json)
+		ctl_print_json(obj->to_json(reply->show, o));
+	else
 		obj->print(reply->show, o);
-	}
 	ret = 0;
 
 out_free_reply:
@@ -852,6 +879,95 @@ out_free_reply:
 out_close:
 	close(fd);
 	return ret;
+}
+
+/*
+ * sysctl(8): read @arg (a name), every knob (-a) or, with -w, set @arg
+ * (NAME=VALUE); print "NAME = VALUE" lines or a JSON object of strings.
+ * Exit status.
+ */
+static int ctl_run_sysctl(const char *arg, const struct ctl_opts *o)
+{
+	Netstack__Request req = NETSTACK__REQUEST__INIT;
+	Netstack__SysctlRequest sreq = NETSTACK__SYSCTL_REQUEST__INIT;
+	Netstack__Reply *reply;
+	struct json_object *json;
+	char *name = NULL, *eq;
+	int fd, ret = EXIT_FAIL;
+	size_t i;
+
+	if (arg) {
+		name = strdup(arg);
+		if (!name) {
+			ctl_err("out of memory");
+			return EXIT_FAIL;
+		}
+		eq = strchr(name, '=');
+		if (eq) {
+			*eq = '\0';
+			sreq.value = eq + 1;
+		}
+		sreq.name = name;
+		sreq.write = o->write;
+	}
+	sreq.all = o->all;
+
+	fd = ctl_open(o);
+	if (fd < 0)
+		goto out_free_name;
+	req.seq = 2;
+	req.body_case = NETSTACK__REQUEST__BODY_SYSCTL;
+	req.sysctl = &sreq;
+	reply = ctl_call(fd, &req);
+	if (!reply)
+		goto out_close;
+	if (ctl_reply_failed(reply))
+		goto out_free_reply;
+	if (reply->body_case != NETSTACK__REPLY__BODY_SYSCTL || !reply->sysctl) {
+		ctl_err("unexpected answer to sysctl from netstackd");
+		goto out_free_reply;
+	}
+
+	json = o->json ? json_object_new_object() : NULL;
+	for (i = 0; i < reply->sysctl->n_entries; i++) {
+		const Netstack__SysctlEntry *e = reply->sysctl->entries[i];
+
+		if (json)
+			ctl_json_add_str(json, e->name, e->value);
+		else
+			printf("%s = %s\n", e->name, e->value);
+	}
+	if (json)
+		ctl_print_json(json);
+	ret = 0;
+
+out_free_reply:
+	netstack__reply__free_unpacked(reply, NULL);
+out_close:
+	close(fd);
+out_free_name:
+	free(name);
+	return ret;
+}
+
+/* Check the arguments after "sysctl".  0, or EXIT_USAGE (reported). */
+static int ctl_check_sysctl_args(int argc, char **argv, const struct ctl_opts *o)
+{
+	const char *arg = argc > 0 ? argv[0] : NULL;
+
+	if (o->all && o->write)
+		return ctl_usage_error("sysctl: -a and -w cannot be combined");
+	if (o->all && arg)
+		return ctl_usage_error("sysctl: unexpected argument '%s' with -a", arg);
+	if (!o->all && !arg)
+		return ctl_usage_error("sysctl: give NAME, -a or -w NAME=VALUE");
+	if (argc > 1)
+		return ctl_usage_error("unexpected argument '%s'", argv[1]);
+	if (arg && o->write && !strchr(arg, '='))
+		return ctl_usage_error("sysctl: -w needs NAME=VALUE, not '%s'", arg);
+	if (arg && !o->write && strchr(arg, '='))
+		return ctl_usage_error("sysctl: setting '%s' needs -w", arg);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -865,6 +981,7 @@ int main(int argc, char **argv)
 		{ "tcp", no_argument, NULL, 't' },
 		{ "numeric", no_argument, NULL, 'n' },
 		{ "processes", no_argument, NULL, 'p' },
+		{ "write", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -874,7 +991,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:jautnph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:jautnpwh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.socket_path = optarg;
@@ -890,6 +1007,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			o.tcp = true;
+			break;
+		case 'w':
+			o.write = true;
 			break;
 		case 'n':
 		case 'p':
@@ -911,18 +1031,30 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no object given");
-	if (optind + 1 < argc)
-		return ctl_usage_error("unexpected argument '%s'", argv[optind + 1]);
-	obj = ctl_find_object(argv[optind]);
-	if (!obj)
-		return ctl_usage_error("unknown object '%s'", argv[optind]);
+	if (!strcmp(argv[optind], "sysctl")) {
+		obj = NULL;
+		ret = ctl_check_sysctl_args(argc - optind - 1, argv + optind + 1, &o);
+		if (ret)
+			return ret;
+	} else {
+		if (optind + 1 < argc)
+			return ctl_usage_error("unexpected argument '%s'", argv[optind + 1]);
+		if (o.write)
+			return ctl_usage_error("option '-w' is for sysctl");
+		obj = ctl_find_object(argv[optind]);
+		if (!obj)
+			return ctl_usage_error("unknown object '%s'", argv[optind]);
+	}
 
 	if (!o.socket_path || !*o.socket_path)
 		o.socket_path = getenv(NS_IPC_SOCKET_ENV);
 	if (!o.socket_path || !*o.socket_path)
 		o.socket_path = NS_IPC_DEFAULT_SOCKET;
 
-	ret = ctl_run(obj, &o);
+	if (obj)
+		ret = ctl_run(obj, &o);
+	else
+		ret = ctl_run_sysctl(optind + 1 < argc ? argv[optind + 1] : NULL, &o);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		ctl_err("cannot write output: %s", strerror(errno));
 		ret = EXIT_FAIL;

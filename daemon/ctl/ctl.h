@@ -23,4 +23,19 @@ int ctl_show(Netstack__ShowWhat what, Netstack__ShowReply *reply);
 /* Free what ctl_show() allocated in @reply and leave it empty. */
 void ctl_show_free(Netstack__ShowReply *reply);
 
+/*
+ * Answer a SysctlRequest in @reply: every knob (all), one knob (name), or
+ * set one (write, name=value) and answer with its new value.  Entries are
+ * sorted by name.  The caller has checked that a write is permitted.
+ * Returns 0, or -ENOENT (unknown name), -EINVAL/-ERANGE (bad value; the knob
+ * is unchanged), -ENOMEM, with a one-line explanation in @err; on error
+ * @reply is left empty.  Free with ctl_sysctl_free() after a successful
+ * return.  Control thread.
+ */
+int ctl_sysctl(const Netstack__SysctlRequest *req, Netstack__SysctlReply *reply,
+	       char *err, size_t errlen);
+
+/* Free what ctl_sysctl() allocated in @reply and leave it empty. */
+void ctl_sysctl_free(Netstack__SysctlReply *reply);
+
 #endif

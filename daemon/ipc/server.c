@@ -18,7 +18,8 @@
  * socket requests; descriptors (the region's memfd, a socket's eventfds)
  * travel with the reply by SCM_RIGHTS.  Closing the connection ends the
  * session and closes the process's sockets.  ROLE_CTL connections
- * (netstackctl) only show; clients may show too.
+ * (netstackctl) show and read sysctls; clients may too.  Writing a sysctl
+ * needs a ROLE_CTL connection from root or the daemon's own user.
  */
 #include "config.h"
 
@@ -314,6 +315,37 @@ static int ipc_handle_show(struct ipc_conn *c, const Netstack__Request *req)
 	return err;
 }
 
+/* May @c change sysctls?  Its SO_PEERCRED uid must be root or ours. */
+static bool ipc_may_write_sysctl(const struct ipc_conn *c)
+{
+	return c->role == NETSTACK__ROLE__ROLE_CTL && (c->uid == 0 || c->uid == geteuid());
+}
+
+static int ipc_handle_sysctl(struct ipc_conn *c, const Netstack__Request *req)
+{
+	Netstack__Reply reply = NETSTACK__REPLY__INIT;
+	Netstack__SysctlReply sysctl;
+	char msg[256];
+	int err;
+
+	if (req->sysctl && req->sysctl->write && !ipc_may_write_sysctl(c))
+		return ipc_send_error(c, req->seq, EPERM, "sysctl: writing needs root");
+	err = ctl_sysctl(req->sysctl, &sysctl, msg, sizeof(msg));
+	if (err)
+		return ipc_send_error(c, req->seq, -err, "%s", msg);
+	if (req->sysctl && req->sysctl->write)
+		ns_log(NS_LOG_INFO, "ipc: conn %lu (pid %d, uid %u): sysctl %s = %s",
+		       c->id, (int)c->pid, (unsigned int)c->uid, sysctl.entries[0]->name,
+		       sysctl.entries[0]->value);
+
+	reply.seq = req->seq;
+	reply.body_case = NETSTACK__REPLY__BODY_SYSCTL;
+	reply.sysctl = &sysctl;
+	err = ipc_send_reply(c, &reply);
+	ctl_sysctl_free(&sysctl);
+	return err;
+}
+
 /* Answer one decoded request.  0, or -errno if the connection must close. */
 static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 {
@@ -325,6 +357,8 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 	switch (req->body_case) {
 	case NETSTACK__REQUEST__BODY_SHOW:
 		return ipc_handle_show(c, req);
+	case NETSTACK__REQUEST__BODY_SYSCTL:
+		return ipc_handle_sysctl(c, req);
 	case NETSTACK__REQUEST__BODY_HELLO:
 		return ipc_send_error(c, req->seq, EPROTO, "Hello already received");
 	default:

@@ -36,7 +36,7 @@ SHM_MAGIC = 0x4E53484D
 
 # Request body field numbers.
 HELLO, SHOW, SOCKET, BIND, CONNECT, LISTEN, SETSOCKOPT, GETSOCKOPT, GETNAME, \
-    SHUTDOWN, CLOSE = range(2, 13)
+    SHUTDOWN, CLOSE, SYSCTL = range(2, 14)
 
 
 class Fail(Exception):
@@ -378,7 +378,17 @@ def unknown_ids(path, rnd, n):
         close_fds(r)
         if r is None or not r.error and kind != SOCKET:
             raise Fail("empty body %d: %s" % (kind, r and r.error))
-    for num in (13, 20, 99, 1000):
+    # sysctl: a client may read but not write.
+    seq += 1
+    r = c.call(request(seq, SYSCTL, f_bytes(1, b"net.core.netdev_budget")))
+    if r is None or r.error:
+        raise Fail("sysctl read from a client: %s" % (r and r.error))
+    seq += 1
+    r = c.call(request(seq, SYSCTL, f_bytes(1, b"net.core.netdev_budget") +
+                       f_bytes(2, b"1") + f_varint(3, 1)))
+    if r is None or r.error != errno.EPERM:
+        raise Fail("sysctl write from a client: %s, expected EPERM" % (r and r.error))
+    for num in (14, 20, 99, 1000):
         seq += 1
         r = c.call(request(seq, num, b"\x08\x01"))
         if r is None or r.error != errno.EOPNOTSUPP:
