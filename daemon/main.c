@@ -302,8 +302,6 @@ static int bring_up_iface(const struct ns_config *cfg, const struct ns_iface_con
 		snprintf(err, errlen, "%s%s", where, why);
 		return -1;
 	}
-	dev->conf_file = ifc->file[0] ? ifc->file : NULL;
-	dev->conf_line = ifc->line;
 	ether_setup(dev);
 	rc = inet_addr_add(dev, ifc->addr, ifc->prefixlen);
 	if (rc < 0) {

@@ -114,8 +114,6 @@ struct net_device {
 	struct pcpu_netstats *pcpu_stats; /* nworkers + 1 (the last: other threads) */
 	void *ip_ptr;               /* struct in_device, owned by net/ipv4 */
 	void *priv;                 /* driver private state */
-	const char *conf_file;      /* where it was configured, for messages */
-	int conf_line;
 	struct net_device *next;
 };
 

@@ -447,7 +447,6 @@ static void session_socket(struct session *s, const Netstack__SocketRequest *rq,
 		session_fail(out, -err, "cannot attach the socket: %s", strerror(-err));
 		goto err_unplace;
 	}
-	sk->pids_hint = (uint32_t)s->pid;
 	ss->holders = 1;
 	session_insert(s, e, ss);
 

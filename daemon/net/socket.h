@@ -81,7 +81,6 @@ struct sock {
 	uint8_t tos;                    /* IP_TOS */
 	int ttl;                        /* IP_TTL, -1 = net.ipv4.ip_default_ttl */
 	int rcvbuf, sndbuf;             /* bytes, as the kernel reports them */
-	int so_error_cache;             /* errors not yet published */
 	int bound_dev_if;               /* SO_BINDTODEVICE ifindex, 0 = any */
 	int shut;                       /* SHUT_RD/SHUT_WR bits done */
 
@@ -100,7 +99,6 @@ struct sock {
 	_Atomic uint64_t rx_packets, tx_packets, tx_errors;
 
 	void *proto_priv;               /* protocol state (hash linkage, ...) */
-	uint32_t pids_hint;             /* for netstackctl ss (first pid) */
 
 	/*
 	 * Socket layer and inet state (owner writes; fields a lookup reads

@@ -133,12 +133,6 @@ static inline struct ipv4_mib *this_mib(void)
 #define __ARP_INC_STATS(f) ns_counter_inc(&this_mib()->arp[ARP_MIB_##f])
 #define __UDP_INC_STATS(f) ns_counter_inc(&this_mib()->udp[UDP_MIB_##f])
 
-/* A MIB group for display: names and summed values. */
-struct snmp_group {
-	const char *name;            /* "Ip", "Icmp", "IcmpMsg", "Arp", "Udp" */
-	unsigned int n;
-	const char *const *names;
-};
 
 /* Sum counter @idx of group "Ip"/"Icmp"/"Arp"/"Udp" over all workers. */
 uint64_t snmp_fold_ip(unsigned int idx);
