@@ -87,15 +87,15 @@ int fib_lookup(uint32_t daddr, struct fib_result *res)
 	struct fib_table *t = atomic_load_explicit(&fib_main, memory_order_acquire);
 
 	memset(res, 0, sizeof(*res));
-	if (inet_addr_is_local(NULL, daddr)) {
-		res->type = RTN_LOCAL;
-		res->prefsrc = daddr;
-		res->nexthop = daddr;
-		res->prefixlen = 32;
-		for (struct net_device *d = netdev_first(); d; d = d->next)
-			if (inet_addr_is_local(d, daddr))
-				res->dev = d;
-		return 0;
+	for (struct net_device *d = netdev_first(); d; d = d->next) {
+		if (inet_addr_is_local(d, daddr)) {
+			res->type = RTN_LOCAL;
+			res->prefsrc = daddr;
+			res->nexthop = daddr;
+			res->prefixlen = 32;
+			res->dev = d;
+			return 0;
+		}
 	}
 	for (unsigned int i = 0; t && i < t->n; i++) {
 		const struct fib_entry *e = &t->e[i];
