@@ -22,7 +22,19 @@
  * producer that lacks contiguous room before the end writes a header with
  * len == NS_DGRAM_WRAP (when at least a header fits; otherwise the tail is
  * skipped implicitly) and continues at offset 0; the consumer treats
- * either as "skip to the start".  Stream rings (TCP) hold plain bytes.
+ * either as "skip to the start".
+ *
+ * Stream rings (TCP) hold plain bytes that wrap around.  rx: in-order
+ * payload the daemon received; its free space is the receive window.  tx:
+ * bytes the application wrote; the daemon builds segments straight from
+ * the ring and advances tx.cons only when the peer acknowledged them, so
+ * the tx ring is the retransmit queue and its size the send buffer.
+ * Stream state for the client: NS_SS_CONNECTING then NS_SS_CONNECTED;
+ * NS_SS_RCV_SHUTDOWN when the peer's FIN arrived (EOF once rx is empty);
+ * NS_SS_SEND_SHUTDOWN when writing is no longer possible (EPIPE); errors
+ * (ECONNREFUSED, ECONNRESET, ETIMEDOUT) in so_error with NS_SS_DEAD.  A
+ * listener counts accept()able connections in accept_q and wakes
+ * NS_WAIT_RX waiters when it grows.
  *
  * Wake-ups (eventfds, passed with SCM_RIGHTS in SocketReply):
  *   - notify fd: the socket's file descriptor in the application.  The
@@ -53,7 +65,7 @@
 #include <stdint.h>
 
 #define NS_SHM_MAGIC 0x4e53484du       /* "NSHM" */
-#define NS_SHM_LAYOUT_VERSION 1u
+#define NS_SHM_LAYOUT_VERSION 2u
 #define NS_SOCK_MAGIC 0x4e53534bu      /* "NSSK" */
 #define NS_SHM_PAGE 4096u
 
@@ -84,6 +96,7 @@ enum {
 	NS_SS_RCV_SHUTDOWN = 1u << 3,   /* no more data will arrive (EOF) */
 	NS_SS_SEND_SHUTDOWN = 1u << 4,
 	NS_SS_DEAD = 1u << 5,           /* closed or reset by the daemon */
+	NS_SS_CONNECTING = 1u << 6,     /* stream: SYN sent, handshake not done */
 };
 
 /* ns_sock_shm.client_wait bits (client writes) */
@@ -111,13 +124,25 @@ struct ns_sock_shm {
 	_Atomic uint32_t rx_dropped;    /* datagrams dropped: rx full or rcvbuf */
 	_Atomic uint32_t rcvbuf;        /* current SO_RCVBUF limit (bytes of records) */
 	_Atomic uint32_t sndbuf;        /* current SO_SNDBUF limit */
+	_Atomic uint32_t accept_q;      /* stream listener: connections ready to accept() */
+	_Atomic uint32_t tcp_state;     /* stream: TCP_ESTABLISHED... (netinet/tcp.h numbers) */
 
 	/* Line 2: client writes, daemon reads. */
 	_Alignas(64) _Atomic uint32_t client_wait;   /* NS_WAIT_* */
+	_Atomic uint32_t tx_more;       /* stream: 1 while the writer sends with
+					 * MSG_MORE (do not push a partial segment) */
 
 	/* Line 3: both write (see the wake-up rules above). */
 	_Alignas(64) _Atomic uint32_t need_kick;     /* daemon: ring the doorbell */
 	_Atomic uint32_t notify_pending;             /* daemon set, client clears */
+	/*
+	 * Stream rx: the daemon sets rx_kick when it wants to hear that the
+	 * client consumed from rx (its advertised window got small and a
+	 * window update is due).  The client, after publishing rx.cons, takes
+	 * it with an exchange to 0 and rings the doorbell if it was set; the
+	 * daemon sets it with an exchange, then re-reads rx.cons.
+	 */
+	_Atomic uint32_t rx_kick;
 
 	/* Line 4: client-private: a process-shared futex lock serialising the
 	 * client's threads and forked processes on this socket's rings. */

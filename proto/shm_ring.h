@@ -132,4 +132,30 @@ static inline int ns_dgram_peek(const struct ns_ring_view *v, uint64_t *cons, ui
 	return 0;
 }
 
+/* Stream rings ----------------------------------------------------------- */
+
+/* Copy @len bytes from @src into the ring at index @at (may wrap). */
+static inline void ns_stream_put(const struct ns_ring_view *v, uint64_t at,
+				 const void *src, uint32_t len)
+{
+	uint32_t pos = (uint32_t)(at & (v->size - 1));
+	uint32_t first = v->size - pos < len ? v->size - pos : len;
+
+	memcpy(v->data + pos, src, first);
+	if (len > first)
+		memcpy(v->data, (const unsigned char *)src + first, len - first);
+}
+
+/* Copy @len bytes out of the ring from index @at (may wrap) into @dst. */
+static inline void ns_stream_get(const struct ns_ring_view *v, uint64_t at,
+				 void *dst, uint32_t len)
+{
+	uint32_t pos = (uint32_t)(at & (v->size - 1));
+	uint32_t first = v->size - pos < len ? v->size - pos : len;
+
+	memcpy(dst, v->data + pos, first);
+	if (len > first)
+		memcpy((unsigned char *)dst + first, v->data, len - first);
+}
+
 #endif
