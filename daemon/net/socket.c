@@ -961,3 +961,11 @@ void sock_exit(void)
 		sock_close(sk);
 	}
 }
+
+int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
+		struct sockaddr_storage *peer, socklen_t *peerlen)
+{
+	/* Stream sockets land with TCP; until then nothing listens. */
+	(void)sk; (void)child; (void)rx_size; (void)tx_size; (void)peer; (void)peerlen;
+	return -EINVAL;
+}

@@ -180,6 +180,18 @@ int sock_getsockopt(struct sock *sk, int level, int name, void *val, uint32_t *l
 int sock_getname(struct sock *sk, void *addr, uint32_t *len, bool peer);
 int sock_shutdown(struct sock *sk, int how);
 
+/*
+ * accept(): take the oldest established connection off listener @sk.  On
+ * success *@child holds one reference (the caller's), *@rx_size/*@tx_size
+ * say how large its rings should be, and *@peer/*@peerlen hold the peer's
+ * address in the listener's family (sockaddr_in, or v4-mapped
+ * sockaddr_in6).  The caller then places and attaches the child like a
+ * new socket (sock_attach), which hands it its queued data.  0, -EAGAIN
+ * (queue empty), -EINVAL (not listening).  Control thread.
+ */
+int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
+		struct sockaddr_storage *peer, socklen_t *peerlen);
+
 /* References from sessions.  sock_put() of the last one closes the socket. */
 void sock_hold(struct sock *sk);
 void sock_put(struct sock *sk);
