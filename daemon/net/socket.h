@@ -182,8 +182,8 @@ int sock_shutdown(struct sock *sk, int how);
 
 /*
  * accept(): take the oldest established connection off listener @sk.  On
- * success *@child holds one reference (the caller's), *@rx_size/*@tx_size
- * say how large its rings should be, and *@peer/*@peerlen hold the peer's
+ * success *@child holds one reference (the caller's), *@rx_size and *@tx_size
+ * say how large its rings should be, and *@peer and *@peerlen hold the peer's
  * address in the listener's family (sockaddr_in, or v4-mapped
  * sockaddr_in6).  The caller then places and attaches the child like a
  * new socket (sock_attach), which hands it its queued data.  0, -EAGAIN
