@@ -39,6 +39,14 @@
 	X(IP_FRAG, "IPv4 fragment (reassembly not enabled)")                       \
 	X(IP_NOPROTO, "no handler for the IP protocol")                            \
 	X(IP_OUTNOROUTES, "no route to the destination")                           \
+	X(IP_INNOROUTES, "no route to forward to (ICMP net unreachable sent)")     \
+	X(IP_ROUTE_UNREACHABLE, "route is unreachable (ICMP host unreachable sent)") \
+	X(IP_ROUTE_PROHIBIT, "route is prohibit (ICMP admin. prohibited sent)")    \
+	X(IP_ROUTE_BLACKHOLE, "route is blackhole (dropped silently)")             \
+	X(IP_FWD_TTL, "TTL expired in transit (ICMP time exceeded sent)")          \
+	X(IP_FWD_FRAG_NEEDED, "DF set, larger than the next hop MTU (ICMP sent)")  \
+	X(IP_FWD_SRR, "source-routed packet (LSRR/SSRR) not forwarded")            \
+	X(IP_FWD_LINK_BCAST, "not forwarded: came in a link broadcast/multicast")  \
 	X(ICMP_TRUNCATED, "ICMP message shorter than its header")                  \
 	X(ICMP_CSUM, "ICMP checksum wrong")                                        \
 	X(ICMP_TYPE, "ICMP type not handled")                                      \

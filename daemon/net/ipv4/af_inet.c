@@ -31,6 +31,7 @@ int inet_init(void)
 	int err;
 
 	ip_init();
+	ip_forward_init();
 	icmp_init();
 	err = neigh_init();
 	if (err)

@@ -29,6 +29,7 @@ static _Atomic int64_t sysctl_icmp_echo_ignore_broadcasts = 1;
 static _Atomic int64_t sysctl_icmp_ratelimit = 1000;
 static _Atomic int64_t sysctl_icmp_msgs_per_sec = 1000;
 static _Atomic int64_t sysctl_icmp_msgs_burst = 50;
+static _Atomic int64_t sysctl_icmp_errors_use_inbound_ifaddr = 0;
 
 static const struct ctl_table icmp_table[] = {
 	{ "net.ipv4.icmp_echo_ignore_all", &sysctl_icmp_echo_ignore_all, 0, 1, 0,
@@ -41,6 +42,8 @@ static const struct ctl_table icmp_table[] = {
 	  "ICMP errors this host may send per second in total" },
 	{ "net.ipv4.icmp_msgs_burst", &sysctl_icmp_msgs_burst, 1, 1000000, 50,
 	  "burst allowed above icmp_msgs_per_sec" },
+	{ "net.ipv4.icmp_errors_use_inbound_ifaddr", &sysctl_icmp_errors_use_inbound_ifaddr, 0, 1,
+	  0, "1: ICMP errors about forwarded packets come from the inbound interface's address" },
 	{ NULL, NULL, 0, 0, 0, NULL },
 };
 
@@ -140,8 +143,12 @@ void icmp_send(struct sk_buff *skb_in, uint8_t type, uint8_t code, uint32_t info
 	if (skb_in->network_header == SKB_HDR_UNSET)
 		return;
 	ihl = iph_ihl(iph) * 4u;
-	/* RFC 1122 §3.2.2: never about broadcasts, multicasts or non-first fragments. */
-	if (skb_in->pkt_type != PACKET_HOST || IPCB(skb_in)->rt_type != RTN_LOCAL)
+	/*
+	 * RFC 1122 §3.2.2: never about broadcasts, multicasts or non-first
+	 * fragments.  Packets we forward (or cannot) are unicast too.
+	 */
+	if (skb_in->pkt_type != PACKET_HOST || IPCB(skb_in)->rt_type == RTN_BROADCAST ||
+	    IPCB(skb_in)->rt_type == RTN_MULTICAST)
 		return;
 	if (iph->frag_off & htons(IP_OFFSET))
 		return;
@@ -179,9 +186,16 @@ void icmp_send(struct sk_buff *skb_in, uint8_t type, uint8_t code, uint32_t info
 	room = (uint32_t)(skb_tail_pointer(skb_in) - (const unsigned char *)iph);
 	if (room > 576 - IP_MIN_HLEN - ICMP_HLEN)
 		room = 576 - IP_MIN_HLEN - ICMP_HLEN;
+	/*
+	 * From the address the packet was sent to when it was ours.  About a
+	 * packet in transit: the route back's preferred source, or with
+	 * icmp_errors_use_inbound_ifaddr the address of the interface it came
+	 * in on (so traceroute shows that hop), as the kernel chooses.
+	 */
 	saddr = iph->daddr;
 	if (!inet_addr_is_local(NULL, saddr))
-		saddr = inet_select_addr(skb_in->dev, iph->saddr);
+		saddr = sysctl_read(&sysctl_icmp_errors_use_inbound_ifaddr)
+				? inet_select_addr(skb_in->dev, iph->saddr) : 0;
 	if (type == ICMP_DEST_UNREACH)
 		__ICMP_INC_STATS(OUTDESTUNREACHS);
 	else if (type == ICMP_TIME_EXCEEDED)

@@ -5,11 +5,14 @@
 #ifndef NS_NET_IPV4_IP_H
 #define NS_NET_IPV4_IP_H
 
+#include <arpa/inet.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/checksum.h"
 #include "core/skb.h"
 #include "net/ipv4/route.h"
+#include "net/wire/ip.h"
 
 struct net_device;
 struct packet_type;
@@ -27,6 +30,7 @@ struct inet_skb_parm {
 #define IPCB(skb) ((struct inet_skb_parm *)((skb)->cb))
 
 extern _Atomic int64_t sysctl_ip_default_ttl;
+extern _Atomic int64_t sysctl_ip_forward;
 
 /* packet_type handler for ETH_P_IP.  Consumes the skb.  Worker context. */
 int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type *pt);
@@ -52,5 +56,39 @@ int ip_output(struct sk_buff *skb, struct net_device *dev);
 uint16_t ip_select_ident(uint32_t saddr, uint32_t daddr, uint8_t protocol);
 
 void ip_init(void);
+
+/* ---- forwarding (ip_forward.c) ---- */
+
+/* Register net.ipv4.ip_forward and friends.  Control context. */
+void ip_forward_init(void);
+
+/*
+ * ip_route_input's answer for a destination that is not ours: forward it
+ * if net.ipv4.ip_forward is on and @res (with @err from fib_lookup) is a
+ * unicast route; otherwise count the drop and send the ICMP error the
+ * route calls for.  Consumes @skb.  Worker context.
+ */
+int ip_route_input_forward(struct sk_buff *skb, const struct fib_result *res, int err);
+
+/*
+ * Forward @skb (data at the IP header) along @res: TTL and MTU checks with
+ * their ICMP errors, TTL decrement, then ip_output.  Consumes @skb.
+ */
+int ip_forward(struct sk_buff *skb, const struct fib_result *res);
+
+/*
+ * Decrement the TTL and patch the header checksum incrementally (RFC 1624
+ * eqn. 3) instead of summing the header again.  Returns the new TTL.
+ */
+static inline uint8_t ip_decrease_ttl(struct iphdr *iph)
+{
+	/* TTL and protocol share one 16-bit word of the checksum. */
+	uint16_t old = htons((uint16_t)(iph->ttl << 8 | iph->protocol));
+	uint16_t new_ = htons((uint16_t)((iph->ttl - 1) << 8 | iph->protocol));
+
+	iph->ttl--;
+	iph->check = csum_replace2(iph->check, old, new_);
+	return iph->ttl;
+}
 
 #endif

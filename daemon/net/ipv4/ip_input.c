@@ -6,7 +6,8 @@
  * ETH_P_IP.  Every function consumes its skb; each rejection is counted
  * both in the SNMP MIB (as the kernel counts it) and as a drop reason.
  * The netfilter hook points (PRE_ROUTING, LOCAL_IN) come with the hooks
- * work; until then the stages call each other directly.
+ * work; until then the stages call each other directly.  Packets that are
+ * not ours continue in ip_forward.c.
  */
 #include <arpa/inet.h>
 
@@ -31,6 +32,11 @@ static bool ipv4_is_multicast(uint32_t a)
 static bool ipv4_is_loopback(uint32_t a)
 {
 	return (a & htonl(0xff000000u)) == htonl(0x7f000000u);
+}
+
+static bool ipv4_is_zeronet(uint32_t a)
+{
+	return (a & htonl(0xff000000u)) == 0;
 }
 
 static bool ipv4_is_lbcast(uint32_t a)
@@ -78,13 +84,16 @@ int ip_local_deliver(struct sk_buff *skb)
 /*
  * ip_route_input: decide between local delivery and forwarding.  We
  * accept packets for any of our addresses on any interface (the weak host
- * model, as Linux does), broadcasts and multicasts.
+ * model, as Linux does), broadcasts and multicasts; the FIB's local table
+ * knows our addresses and subnet broadcasts.  Everything else goes to
+ * ip_route_input_forward (ip_forward.c).
  */
 static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 {
-	struct net_device *dev = skb->dev;
 	uint32_t daddr = iph->daddr;
 	uint32_t saddr = iph->saddr;
+	struct fib_result res;
+	int err;
 
 	if (ipv4_is_multicast(saddr) || ipv4_is_lbcast(saddr) || ipv4_is_loopback(saddr) ||
 	    inet_addr_is_local(NULL, saddr)) {
@@ -92,23 +101,31 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 		kfree_skb_reason(skb, SKB_DROP_REASON_IP_BAD_SRC);
 		return -1;
 	}
-	if (inet_addr_is_local(NULL, daddr)) {
-		IPCB(skb)->rt_type = RTN_LOCAL;
-		return ip_local_deliver(skb);
-	}
-	if (ipv4_is_lbcast(daddr) || inet_addr_is_broadcast(dev, daddr)) {
-		IPCB(skb)->rt_type = RTN_BROADCAST;
-		__IP_INC_STATS(INBCASTPKTS);
-		return ip_local_deliver(skb);
-	}
+	if (ipv4_is_lbcast(daddr))
+		goto brd_input;
 	if (ipv4_is_multicast(daddr)) {
 		IPCB(skb)->rt_type = RTN_MULTICAST;
 		return ip_local_deliver(skb);
 	}
-	/* Not ours; forwarding (net.ipv4.ip_forward) is not enabled. */
-	__IP_INC_STATS(INADDRERRORS);
-	kfree_skb_reason(skb, SKB_DROP_REASON_IP_NOT_LOCAL);
-	return -1;
+	/* Martian destinations are never ours and never forwarded. */
+	if (ipv4_is_zeronet(daddr) || ipv4_is_loopback(daddr)) {
+		__IP_INC_STATS(INADDRERRORS);
+		kfree_skb_reason(skb, SKB_DROP_REASON_IP_NOT_LOCAL);
+		return -1;
+	}
+	err = fib_lookup(daddr, &res);
+	if (!err && res.type == RTN_LOCAL) {
+		IPCB(skb)->rt_type = RTN_LOCAL;
+		return ip_local_deliver(skb);
+	}
+	if (!err && res.type == RTN_BROADCAST)
+		goto brd_input;
+	return ip_route_input_forward(skb, &res, err);
+
+brd_input:
+	IPCB(skb)->rt_type = RTN_BROADCAST;
+	__IP_INC_STATS(INBCASTPKTS);
+	return ip_local_deliver(skb);
 }
 
 static int ip_rcv_finish(struct sk_buff *skb)
@@ -122,7 +139,7 @@ static int ip_rcv_finish(struct sk_buff *skb)
  * ip_rcv_core: validate the header (RFC 1122 §3.2.1.1-3.2.1.8).  A TTL of
  * 0 or 1 on a packet for us is accepted: RFC 1122 §3.2.1.7 says a host
  * MUST NOT discard a datagram just because its TTL is below 2; TTL is
- * checked when forwarding.
+ * checked when forwarding (ip_forward).
  */
 int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type *pt)
 {

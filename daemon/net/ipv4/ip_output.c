@@ -108,13 +108,19 @@ int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 {
 	struct fib_result res;
 	struct iphdr *iph;
+	int err;
 
 	__IP_INC_STATS(OUTREQUESTS);
-	if (fib_lookup(daddr, &res) < 0 || res.type == RTN_LOCAL || !res.dev) {
-		/* Local destinations need the loopback device (not built yet). */
+	err = fib_lookup(daddr, &res);
+	if (err < 0 || res.type == RTN_LOCAL || !res.dev) {
+		/*
+		 * No route, or an unreachable / prohibit / blackhole route
+		 * (the kernel's errors for each); local destinations need the
+		 * loopback device (not built yet).
+		 */
 		__IP_INC_STATS(OUTNOROUTES);
 		kfree_skb_reason(skb, SKB_DROP_REASON_IP_OUTNOROUTES);
-		return -ENETUNREACH;
+		return err < 0 ? err : -ENETUNREACH;
 	}
 	iph = skb_push(skb, sizeof(*iph));
 	if (!iph) {

@@ -684,9 +684,12 @@ static int udp_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 	}
 	if (!daddr)
 		daddr = htonl(INADDR_LOOPBACK);
-	if (fib_lookup(daddr, &res) < 0 || !res.dev) {
+	err = fib_lookup(daddr, &res);
+	if (err < 0 || !res.dev) {
+		/* ENETUNREACH, or the route's EHOSTUNREACH / EACCES / EINVAL. */
 		__IP_INC_STATS(OUTNOROUTES);
-		err = -ENETUNREACH;
+		if (err == 0)
+			err = -ENETUNREACH;
 		reason = SKB_DROP_REASON_IP_OUTNOROUTES;
 		goto bad;
 	}
@@ -976,6 +979,7 @@ static int ip4_datagram_connect(struct sock *sk, const struct sockaddr *uaddr, s
 	struct fib_result res;
 	struct sockaddr_in sin;
 	uint32_t daddr;
+	int err;
 
 	if (len < sizeof(sin))
 		return -EINVAL;
@@ -985,9 +989,11 @@ static int ip4_datagram_connect(struct sock *sk, const struct sockaddr *uaddr, s
 	daddr = sin.sin_addr.s_addr;
 	if (!daddr)
 		daddr = htonl(INADDR_LOOPBACK);   /* connect to "any" means this host */
-	if (fib_lookup(daddr, &res) < 0) {
+	err = fib_lookup(daddr, &res);
+	if (err < 0) {
+		/* ENETUNREACH, or the route's EHOSTUNREACH / EACCES / EINVAL. */
 		__IP_INC_STATS(OUTNOROUTES);
-		return -ENETUNREACH;
+		return err;
 	}
 	if ((res.type == RTN_BROADCAST || daddr == htonl(INADDR_BROADCAST)) && !sk->broadcast)
 		return -EACCES;

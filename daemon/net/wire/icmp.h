@@ -23,6 +23,15 @@
 #define ICMP_PROT_UNREACH 2
 #define ICMP_PORT_UNREACH 3
 #define ICMP_FRAG_NEEDED 4
+#define ICMP_SR_FAILED 5
+#define ICMP_PKT_FILTERED 13    /* communication administratively prohibited */
+
+/* Codes for ICMP_REDIRECT */
+#define ICMP_REDIR_NET 0
+#define ICMP_REDIR_HOST 1
+
+/* Codes for ICMP_TIME_EXCEEDED */
+#define ICMP_EXC_TTL 0
 
 #define ICMP_HLEN 8
 
