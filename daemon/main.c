@@ -6,6 +6,7 @@
  * handles signals.  Packet work happens on the worker threads started by
  * softnet_start().  Only this file exits the process.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -121,9 +122,16 @@ static int apply_cli_iface(struct ns_config *cfg, const struct cli_iface *c,
 		snprintf(err, errlen, "--addr/--gw/--mtu... need --tap NAME to say which interface");
 		return -1;
 	}
-	if (c->addr && (config_parse_prefix(c->addr, &ifc->addr, &ifc->prefixlen) < 0 || !ifc->addr)) {
-		snprintf(err, errlen, "--addr: bad address '%s' (expected A.B.C.D/N)", c->addr);
-		return -1;
+	if (c->addr) {
+		/* The command line's address replaces those of the file. */
+		struct ns_addr_config a = { .line = 0 };
+
+		if (config_parse_prefix(c->addr, &a.addr, &a.prefixlen) < 0 || !a.addr) {
+			snprintf(err, errlen, "--addr: bad address '%s' (expected A.B.C.D/N)", c->addr);
+			return -1;
+		}
+		ifc->addrs[0] = a;
+		ifc->n_addrs = 1;
 	}
 	if (c->gw && config_parse_ipv4(c->gw, &ifc->gateway) < 0) {
 		snprintf(err, errlen, "--gw: bad address '%s'", c->gw);
@@ -303,14 +311,24 @@ static int bring_up_iface(const struct ns_config *cfg, const struct ns_iface_con
 		return -1;
 	}
 	ether_setup(dev);
-	rc = inet_addr_add(dev, ifc->addr, ifc->prefixlen);
-	if (rc < 0) {
-		snprintf(err, errlen, "%sinterface %s: cannot add address: %s", where, ifc->name,
-			 strerror(-rc));
-		return -1;
+	for (unsigned int i = 0; i < ifc->n_addrs; i++) {
+		const struct ns_addr_config *a = &ifc->addrs[i];
+		char at[300], ip[INET_ADDRSTRLEN];
+
+		if (ifc->file[0] && a->line)
+			snprintf(at, sizeof(at), "%s:%d: ", ifc->file, a->line);
+		else
+			snprintf(at, sizeof(at), "%s", where);
+		rc = inet_addr_add(dev, a->addr, a->prefixlen);
+		if (rc < 0) {
+			inet_ntop(AF_INET, &a->addr, ip, sizeof(ip));
+			snprintf(err, errlen, "%sinterface %s: cannot add address %s/%u: %s", at,
+				 ifc->name, ip, a->prefixlen, strerror(-rc));
+			return -1;
+		}
 	}
 	if (ifc->gateway) {
-		rc = fib_add_route(0, 0, ifc->gateway, dev, ifc->addr);
+		rc = fib_add_route(0, 0, ifc->gateway, dev, 0);
 		if (rc < 0 && rc != -EEXIST) {
 			snprintf(err, errlen, "%sinterface %s: cannot add default route: %s", where,
 				 ifc->name, strerror(-rc));
@@ -326,6 +344,36 @@ static int bring_up_iface(const struct ns_config *cfg, const struct ns_iface_con
 	ns_info("%s: up, mtu %u, %u queue(s), mac %02x:%02x:%02x:%02x:%02x:%02x", dev->name,
 		dev->mtu, dev->num_rx_queues, dev->dev_addr[0], dev->dev_addr[1],
 		dev->dev_addr[2], dev->dev_addr[3], dev->dev_addr[4], dev->dev_addr[5]);
+	return 0;
+}
+
+/* The [route] section, once every interface has its connected routes. */
+static int add_config_routes(const struct ns_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < cfg->n_routes; i++) {
+		const struct ns_route_config *rt = &cfg->routes[i];
+		struct fib_config fc = {
+			.dst = rt->dst, .dst_len = (uint8_t)rt->dst_len, .type = (uint8_t)rt->type,
+			.protocol = RTPROT_BOOT, .gw = rt->gw, .prefsrc = rt->prefsrc,
+			.priority = rt->metric,
+		};
+		char why[160];
+		int rc;
+
+		if (rt->dev[0]) {
+			fc.dev = dev_get_by_name(rt->dev);
+			if (!fc.dev) {
+				snprintf(err, errlen, "%s:%d: route: no interface called '%s'",
+					 cfg->file, rt->line, rt->dev);
+				return -1;
+			}
+		}
+		rc = fib_table_insert(&fc, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "%s:%d: route: %s", cfg->file, rt->line, why);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -452,6 +500,8 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < cfg.n_ifaces; i++)
 		if (bring_up_iface(&cfg, &cfg.ifaces[i], err, sizeof(err)) < 0)
 			goto fail_devices;
+	if (add_config_routes(&cfg, err, sizeof(err)) < 0)
+		goto fail_devices;
 
 	base = event_base_new();
 	if (!base) {

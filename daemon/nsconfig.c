@@ -1,7 +1,7 @@
 /*
  * Configuration file parser.  The format is INI: "[daemon]",
- * "[interface NAME]", "[sysctl]" sections of "key = value" lines; '#' and
- * ';' start comments.  Unknown sections or keys and bad values are errors,
+ * "[interface NAME]", "[route]", "[sysctl]" sections of "key = value"
+ * lines; '#' and ';' start comments.  Unknown sections or keys and bad values are errors,
  * never silently ignored.  Control context, at start-up.
  */
 #include <arpa/inet.h>
@@ -16,6 +16,7 @@
 #include "core/softnet.h"
 #include "core/sysctl.h"
 #include "log.h"
+#include "net/ipv4/route.h"
 #include "proto/ipc.h"
 
 void config_init(struct ns_config *cfg)
@@ -152,7 +153,7 @@ static bool valid_ifname(const char *s)
 	return true;
 }
 
-enum section { SEC_NONE, SEC_DAEMON, SEC_IFACE, SEC_SYSCTL };
+enum section { SEC_NONE, SEC_DAEMON, SEC_IFACE, SEC_ROUTE, SEC_SYSCTL };
 
 static int set_daemon_key(struct ns_config *cfg, const char *key, const char *val,
 			  char *why, size_t whylen)
@@ -218,8 +219,198 @@ static int set_daemon_key(struct ns_config *cfg, const char *key, const char *va
 	return 0;
 }
 
-static int set_iface_key(struct ns_iface_config *ifc, const char *key, const char *val,
+/*
+ * "address = A/N [A/N ...]": one or more addresses (separated by blanks or
+ * commas), added after those already given; the key may repeat.
+ */
+static int add_iface_addrs(struct ns_iface_config *ifc, const char *val, int line,
+			   char *why, size_t whylen)
+{
+	char buf[1024], *save = NULL, *tok;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", val);
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		struct ns_addr_config a = { .line = line };
+
+		if (config_parse_prefix(tok, &a.addr, &a.prefixlen) < 0 || !a.addr) {
+			snprintf(why, whylen, "bad address '%s' (expected A.B.C.D/N)", tok);
+			return -1;
+		}
+		for (unsigned int i = 0; i < ifc->n_addrs; i++) {
+			if (ifc->addrs[i].addr == a.addr) {
+				snprintf(why, whylen, "address %s given twice for %s", tok, ifc->name);
+				return -1;
+			}
+		}
+		if (ifc->n_addrs == NS_CONFIG_MAX_ADDRS) {
+			snprintf(why, whylen, "too many addresses for %s (at most %d)", ifc->name,
+				 NS_CONFIG_MAX_ADDRS);
+			return -1;
+		}
+		ifc->addrs[ifc->n_addrs++] = a;
+		n++;
+	}
+	if (!n) {
+		snprintf(why, whylen, "address needs a value (A.B.C.D/N)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Is @w the start of a prefix: "default" or a dotted quad with optional /N? */
+static int parse_route_dst(const char *w, struct ns_route_config *rt, char *why, size_t whylen)
+{
+	uint32_t mask;
+
+	if (strcmp(w, "default") == 0) {
+		rt->dst = 0;
+		rt->dst_len = 0;
+		return 0;
+	}
+	if (strchr(w, '/')) {
+		if (config_parse_prefix(w, &rt->dst, &rt->dst_len) < 0)
+			goto bad;
+	} else {
+		if (config_parse_ipv4(w, &rt->dst) < 0)
+			goto bad;
+		rt->dst_len = 32;
+	}
+	mask = rt->dst_len ? htonl(~0u << (32 - rt->dst_len)) : 0;
+	if (rt->dst & ~mask) {
+		struct in_addr net = { .s_addr = rt->dst & mask };
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &net, a, sizeof(a));
+		snprintf(why, whylen, "route prefix '%s' has host bits set (did you mean %s/%u?)",
+			 w, a, rt->dst_len);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(why, whylen, "bad route prefix '%s' (expected A.B.C.D/N or default)", w);
+	return -1;
+}
+
+int config_parse_route(const char *s, struct ns_route_config *rt, char *why, size_t whylen)
+{
+	char buf[512], *save = NULL, *w, *arg;
+	bool have_dst = false, have_via = false, have_dev = false, have_metric = false,
+	     have_src = false;
+	unsigned long v;
+	int type;
+
+	memset(rt, 0, sizeof(*rt));
+	rt->type = RTN_UNICAST;
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(why, whylen, "route is too long");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	w = strtok_r(buf, " \t", &save);
+	if (w && (type = fib_type_parse(w)) >= 0) {
+		if (type != RTN_UNICAST && type != RTN_BLACKHOLE && type != RTN_UNREACHABLE &&
+		    type != RTN_PROHIBIT) {
+			snprintf(why, whylen, "route type '%s' cannot be configured "
+				 "(unicast, blackhole, unreachable or prohibit)", w);
+			return -1;
+		}
+		rt->type = type;
+		w = strtok_r(NULL, " \t", &save);
+	}
+	for (; w; w = strtok_r(NULL, " \t", &save)) {
+		bool *seen = NULL;
+
+		if (strcmp(w, "via") == 0)
+			seen = &have_via;
+		else if (strcmp(w, "dev") == 0)
+			seen = &have_dev;
+		else if (strcmp(w, "metric") == 0 || strcmp(w, "priority") == 0)
+			seen = &have_metric;
+		else if (strcmp(w, "src") == 0)
+			seen = &have_src;
+		if (!seen) {
+			if (have_dst) {
+				snprintf(why, whylen, "unexpected '%s' in route "
+					 "(expected via, dev, metric or src)", w);
+				return -1;
+			}
+			if (parse_route_dst(w, rt, why, whylen) < 0)
+				return -1;
+			have_dst = true;
+			continue;
+		}
+		if (*seen) {
+			snprintf(why, whylen, "'%s' given twice in route", w);
+			return -1;
+		}
+		*seen = true;
+		arg = strtok_r(NULL, " \t", &save);
+		if (!arg) {
+			snprintf(why, whylen, "'%s' needs a value in route", w);
+			return -1;
+		}
+		if (seen == &have_via) {
+			if (config_parse_ipv4(arg, &rt->gw) < 0 || !rt->gw) {
+				snprintf(why, whylen, "bad gateway '%s' in route", arg);
+				return -1;
+			}
+		} else if (seen == &have_dev) {
+			if (!valid_ifname(arg)) {
+				snprintf(why, whylen, "bad device name '%s' in route", arg);
+				return -1;
+			}
+			snprintf(rt->dev, sizeof(rt->dev), "%s", arg);
+		} else if (seen == &have_metric) {
+			if (config_parse_uint(arg, 0, 0xffffffffu, &v) < 0) {
+				snprintf(why, whylen, "bad metric '%s' in route", arg);
+				return -1;
+			}
+			rt->metric = (uint32_t)v;
+		} else {
+			if (config_parse_ipv4(arg, &rt->prefsrc) < 0 || !rt->prefsrc) {
+				snprintf(why, whylen, "bad src address '%s' in route", arg);
+				return -1;
+			}
+		}
+	}
+	if (!have_dst) {
+		snprintf(why, whylen, "route needs a prefix (A.B.C.D/N or default)");
+		return -1;
+	}
+	if (rt->type == RTN_UNICAST && !have_via && !have_dev) {
+		snprintf(why, whylen, "route needs 'via GATEWAY' or 'dev NAME'");
+		return -1;
+	}
+	if (rt->type != RTN_UNICAST && (have_via || have_dev || have_src)) {
+		snprintf(why, whylen, "a %s route takes no via, dev or src", fib_type_name((unsigned)rt->type));
+		return -1;
+	}
+	return 0;
+}
+
+static int set_route_key(struct ns_config *cfg, const char *key, const char *val, int line,
 			 char *why, size_t whylen)
+{
+	struct ns_route_config rt;
+
+	if (strcmp(key, "route") != 0) {
+		snprintf(why, whylen, "unknown key '%s' in [route] (expected 'route = ...')", key);
+		return -1;
+	}
+	if (config_parse_route(val, &rt, why, whylen) < 0)
+		return -1;
+	if (cfg->n_routes == NS_CONFIG_MAX_ROUTES) {
+		snprintf(why, whylen, "too many routes (at most %d)", NS_CONFIG_MAX_ROUTES);
+		return -1;
+	}
+	rt.line = line;
+	cfg->routes[cfg->n_routes++] = rt;
+	return 0;
+}
+
+static int set_iface_key(struct ns_iface_config *ifc, const char *key, const char *val,
+			 int line, char *why, size_t whylen)
 {
 	unsigned long v;
 
@@ -230,10 +421,8 @@ static int set_iface_key(struct ns_iface_config *ifc, const char *key, const cha
 		}
 		snprintf(ifc->type, sizeof(ifc->type), "%s", val);
 	} else if (strcmp(key, "address") == 0) {
-		if (config_parse_prefix(val, &ifc->addr, &ifc->prefixlen) < 0 || !ifc->addr) {
-			snprintf(why, whylen, "bad address '%s' (expected A.B.C.D/N)", val);
+		if (add_iface_addrs(ifc, val, line, why, whylen) < 0)
 			return -1;
-		}
 	} else if (strcmp(key, "gateway") == 0) {
 		if (config_parse_ipv4(val, &ifc->gateway) < 0) {
 			snprintf(why, whylen, "bad gateway address '%s'", val);
@@ -296,6 +485,7 @@ int config_load(struct ns_config *cfg, const char *path, char *err, size_t errle
 	int lineno = 0;
 	FILE *f;
 
+	snprintf(cfg->file, sizeof(cfg->file), "%s", path);
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -325,6 +515,8 @@ int config_load(struct ns_config *cfg, const char *path, char *err, size_t errle
 			name = trim(s + 1);
 			if (strcmp(name, "daemon") == 0) {
 				sec = SEC_DAEMON;
+			} else if (strcmp(name, "route") == 0) {
+				sec = SEC_ROUTE;
 			} else if (strcmp(name, "sysctl") == 0) {
 				sec = SEC_SYSCTL;
 			} else if (strncmp(name, "interface", 9) == 0 &&
@@ -370,7 +562,11 @@ int config_load(struct ns_config *cfg, const char *path, char *err, size_t errle
 				goto bad_value;
 			break;
 		case SEC_IFACE:
-			if (set_iface_key(ifc, key, val, why, sizeof(why)) < 0)
+			if (set_iface_key(ifc, key, val, lineno, why, sizeof(why)) < 0)
+				goto bad_value;
+			break;
+		case SEC_ROUTE:
+			if (set_route_key(cfg, key, val, lineno, why, sizeof(why)) < 0)
 				goto bad_value;
 			break;
 		case SEC_SYSCTL:
@@ -409,7 +605,7 @@ int config_validate(const struct ns_config *cfg, char *err, size_t errlen)
 			snprintf(where, sizeof(where), "%s:%d: ", ifc->file, ifc->line);
 		else
 			snprintf(where, sizeof(where), "--tap %s: ", ifc->name);
-		if (!ifc->addr) {
+		if (!ifc->n_addrs) {
 			snprintf(err, errlen, "%sinterface %s has no address", where, ifc->name);
 			return -1;
 		}
@@ -418,12 +614,34 @@ int config_validate(const struct ns_config *cfg, char *err, size_t errlen)
 				 where, ifc->name, ifc->queues, cfg->workers);
 			return -1;
 		}
-		for (unsigned int j = 0; j < i; j++) {
-			if (cfg->ifaces[j].addr == ifc->addr) {
-				snprintf(err, errlen, "%sinterface %s: address already used by %s",
-					 where, ifc->name, cfg->ifaces[j].name);
-				return -1;
+		for (unsigned int k = 0; k < ifc->n_addrs; k++) {
+			const struct ns_addr_config *a = &ifc->addrs[k];
+
+			if (ifc->file[0] && a->line)
+				snprintf(where, sizeof(where), "%s:%d: ", ifc->file, a->line);
+			for (unsigned int j = 0; j < i; j++) {
+				const struct ns_iface_config *o = &cfg->ifaces[j];
+
+				for (unsigned int m = 0; m < o->n_addrs; m++) {
+					if (o->addrs[m].addr == a->addr) {
+						snprintf(err, errlen, "%sinterface %s: address already "
+							 "used by %s", where, ifc->name, o->name);
+						return -1;
+					}
+				}
 			}
+		}
+	}
+	for (unsigned int r = 0; r < cfg->n_routes; r++) {
+		const struct ns_route_config *rt = &cfg->routes[r];
+		bool found = !rt->dev[0];
+
+		for (unsigned int i = 0; i < cfg->n_ifaces && !found; i++)
+			found = strcmp(cfg->ifaces[i].name, rt->dev) == 0;
+		if (!found) {
+			snprintf(err, errlen, "%s:%d: route: no interface called '%s'", cfg->file,
+				 rt->line, rt->dev);
+			return -1;
 		}
 	}
 	return 0;

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #define NS_CONFIG_MAX_IFACES 8
+#define NS_CONFIG_MAX_ADDRS 16      /* per interface */
+#define NS_CONFIG_MAX_ROUTES 64
 #define NS_CONFIG_DEFAULT_FILE NS_SYSCONFDIR "/netstack/netstackd.conf"
 /* [daemon] client_shm_mb and client_max_sockets: defaults and maxima. */
 #define NS_CONFIG_CLIENT_SHM_MB 64u
@@ -20,11 +22,35 @@
 #define NS_CONFIG_CLIENT_MAX_SOCKETS 1024u
 #define NS_CONFIG_CLIENT_MAX_SOCKETS_LIMIT 65536u
 
+/* One "address = A.B.C.D/N" of an interface. */
+struct ns_addr_config {
+	uint32_t addr;              /* network order */
+	unsigned int prefixlen;
+	int line;                   /* where it was given; 0: command line */
+};
+
+/*
+ * One "route = ..." line of [route], in `ip route` words:
+ *   [unicast|blackhole|unreachable|prohibit] PREFIX|default
+ *   [via GATEWAY] [dev NAME] [metric N] [src ADDRESS]
+ */
+struct ns_route_config {
+	uint32_t dst;               /* network order */
+	unsigned int dst_len;
+	int type;                   /* enum rtn_type (net/ipv4/route.h) */
+	uint32_t gw;                /* 0: none */
+	char dev[16];               /* "": chosen by the gateway */
+	uint32_t metric;
+	uint32_t prefsrc;           /* 0: none */
+	int line;
+};
+
 struct ns_iface_config {
 	char name[16];
 	char type[8];               /* "tap" */
-	uint32_t addr;              /* network order; 0 = unset */
-	unsigned int prefixlen;
+	/* The first address is the primary one (source for new traffic). */
+	struct ns_addr_config addrs[NS_CONFIG_MAX_ADDRS];
+	unsigned int n_addrs;
 	uint32_t gateway;
 	uint32_t host_addr;
 	unsigned int host_prefixlen;
@@ -48,6 +74,9 @@ struct ns_config {
 	unsigned int client_max_sockets;
 	unsigned int n_ifaces;
 	struct ns_iface_config ifaces[NS_CONFIG_MAX_IFACES];
+	unsigned int n_routes;
+	struct ns_route_config routes[NS_CONFIG_MAX_ROUTES];
+	char file[256];             /* the file read, for route errors */
 };
 
 /* Defaults (one worker, default socket, level info). */
@@ -69,7 +98,16 @@ int config_parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 /* Find or add the interface @name; NULL if the table is full. */
 struct ns_iface_config *config_iface(struct ns_config *cfg, const char *name);
 
-/* Final checks (an interface has an address, ...); 0 or -1 with @err. */
+/*
+ * Parse the words of a route ("10.0.0.0/8 via 10.200.0.1 dev ns0") into
+ * @rt.  0, or -1 with the problem in @why.
+ */
+int config_parse_route(const char *s, struct ns_route_config *rt, char *why, size_t whylen);
+
+/*
+ * Final checks (an interface has an address, addresses are unique, a
+ * route's dev names an interface); 0 or -1 with @err.
+ */
 int config_validate(const struct ns_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -137,8 +137,9 @@ static void test_valid_file(void **state)
 	a = &cfg.ifaces[0];
 	assert_string_equal(a->name, "ns0");
 	assert_string_equal(a->type, "tap");
-	assert_int_equal(a->addr, inet_addr("10.200.0.2"));
-	assert_int_equal(a->prefixlen, 24);
+	assert_int_equal(a->n_addrs, 1);
+	assert_int_equal(a->addrs[0].addr, inet_addr("10.200.0.2"));
+	assert_int_equal(a->addrs[0].prefixlen, 24);
 	assert_int_equal(a->gateway, inet_addr("10.200.0.1"));
 	assert_int_equal(a->host_addr, inet_addr("10.200.0.1"));
 	assert_int_equal(a->host_prefixlen, 24);
@@ -153,8 +154,8 @@ static void test_valid_file(void **state)
 
 	b = &cfg.ifaces[1];
 	assert_string_equal(b->name, "ns1");
-	assert_int_equal(b->addr, inet_addr("192.168.7.1"));
-	assert_int_equal(b->prefixlen, 30);
+	assert_int_equal(b->addrs[0].addr, inet_addr("192.168.7.1"));
+	assert_int_equal(b->addrs[0].prefixlen, 30);
 	assert_memory_equal(b->mac, "\x0a\x1b\x2c\x3d\x4e\x5f", 6);
 	assert_int_equal(b->mtu, 1500);   /* defaults */
 	assert_int_equal(b->queues, 1);
@@ -194,7 +195,7 @@ static void test_crlf(void **state)
 	assert_int_equal(load(&cfg, "[daemon]\r\nworkers = 3\r\n[interface x0]\r\n"
 				    "address = 10.0.0.1/8\r\n", err, sizeof(err)), 0);
 	assert_int_equal(cfg.workers, 3);
-	assert_int_equal(cfg.ifaces[0].addr, inet_addr("10.0.0.1"));
+	assert_int_equal(cfg.ifaces[0].addrs[0].addr, inet_addr("10.0.0.1"));
 }
 
 /* The example shipped in etc/ is valid exactly as written. */
@@ -209,7 +210,7 @@ static void test_shipped_example(void **state)
 		fail_msg("etc/netstackd.conf: %s", err);
 	assert_int_equal(cfg.n_ifaces, 1);
 	assert_string_equal(cfg.ifaces[0].name, "ns0");
-	assert_int_equal(cfg.ifaces[0].addr, inet_addr("10.200.0.2"));
+	assert_int_equal(cfg.ifaces[0].addrs[0].addr, inet_addr("10.200.0.2"));
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
 }
 
@@ -388,7 +389,7 @@ static void test_repeated_interface_section(void **state)
 	assert_int_equal(load(&cfg, "[interface ns0]\naddress = 10.0.0.1/24\n[daemon]\n"
 				    "workers = 2\n[interface ns0]\nmtu = 1400\n", err, sizeof(err)), 0);
 	assert_int_equal(cfg.n_ifaces, 1);
-	assert_int_equal(cfg.ifaces[0].addr, inet_addr("10.0.0.1"));
+	assert_int_equal(cfg.ifaces[0].addrs[0].addr, inet_addr("10.0.0.1"));
 	assert_int_equal(cfg.ifaces[0].mtu, 1400);
 }
 
@@ -416,9 +417,95 @@ static void test_validate(void **state)
 	assert_int_equal(load(&cfg, "[interface a]\naddress = 10.0.0.1/24\n"
 				    "[interface b]\naddress = 10.0.0.1/16\n", err, sizeof(err)), 0);
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
-	snprintf(where, sizeof(where), "%s:3: ", path);
+	/* The error names the line of the second address. */
+	snprintf(where, sizeof(where), "%s:4: ", path);
 	assert_int_equal(strncmp(err, where, strlen(where)), 0);
 	assert_non_null(strstr(err, "already used"));
+}
+
+/* Several addresses per interface: repeated keys and lists. */
+static void test_several_addresses(void **state)
+{
+	struct ns_config cfg;
+	char err[512];
+	const struct ns_iface_config *a;
+
+	(void)state;
+	assert_int_equal(load(&cfg, "[interface nsA]\naddress = 10.200.1.2/24\n"
+				    "address = 10.200.5.2/24, 10.200.6.2/32 10.200.7.2/30\n",
+			      err, sizeof(err)), 0);
+	a = &cfg.ifaces[0];
+	assert_int_equal(a->n_addrs, 4);
+	assert_int_equal(a->addrs[0].addr, inet_addr("10.200.1.2"));
+	assert_int_equal(a->addrs[0].line, 2);
+	assert_int_equal(a->addrs[1].addr, inet_addr("10.200.5.2"));
+	assert_int_equal(a->addrs[2].prefixlen, 32);
+	assert_int_equal(a->addrs[3].addr, inet_addr("10.200.7.2"));
+	assert_int_equal(a->addrs[3].line, 3);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+
+	expect_error("[interface a]\naddress = 10.0.0.1/24\naddress = 10.0.0.1/16\n", 3,
+		     "twice");
+	expect_error("[interface a]\naddress = 10.0.0.1/24, 10.0.0.x/24\n", 2, "10.0.0.x");
+	expect_error("[interface a]\naddress = ,\n", 2, "address");
+}
+
+/* [route]: ip-route words, each mistake reported at its line. */
+static void test_routes(void **state)
+{
+	struct ns_config cfg;
+	char err[512];
+	const struct ns_route_config *r;
+
+	(void)state;
+	assert_int_equal(load(&cfg, "[interface nsA]\naddress = 10.200.1.2/24\n"
+				    "[interface nsB]\naddress = 10.200.2.2/24\n"
+				    "[route]\n"
+				    "route = 10.200.9.0/24 via 10.200.1.1 dev nsA\n"
+				    "route = default via 10.200.2.1 metric 100\n"
+				    "route = 10.200.3.7 dev nsB src 10.200.2.2\n"
+				    "route = unreachable 10.200.50.0/24\n"
+				    "route = blackhole 10.200.51.0/24\n"
+				    "route = prohibit 10.200.52.0/24 metric 5\n",
+			      err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_routes, 6);
+	r = &cfg.routes[0];
+	assert_int_equal(r->dst, inet_addr("10.200.9.0"));
+	assert_int_equal(r->dst_len, 24);
+	assert_int_equal(r->gw, inet_addr("10.200.1.1"));
+	assert_string_equal(r->dev, "nsA");
+	assert_int_equal(r->type, 1);           /* RTN_UNICAST */
+	assert_int_equal(r->line, 6);
+	r = &cfg.routes[1];
+	assert_int_equal(r->dst_len, 0);
+	assert_int_equal(r->metric, 100);
+	assert_string_equal(r->dev, "");
+	r = &cfg.routes[2];
+	assert_int_equal(r->dst_len, 32);
+	assert_int_equal(r->prefsrc, inet_addr("10.200.2.2"));
+	assert_int_equal(cfg.routes[3].type, 7); /* RTN_UNREACHABLE */
+	assert_int_equal(cfg.routes[4].type, 6); /* RTN_BLACKHOLE */
+	assert_int_equal(cfg.routes[5].type, 8); /* RTN_PROHIBIT */
+	assert_int_equal(cfg.routes[5].metric, 5);
+
+	expect_error("[route]\nroute = 10.0.0.1/8 dev a\n", 2, "host bits");
+	expect_error("[route]\nroute = 10.0.0.0/33 dev a\n", 2, "10.0.0.0/33");
+	expect_error("[route]\nroute = 10.0.0.0/8\n", 2, "via");
+	expect_error("[route]\nroute = 10.0.0.0/8 via\n", 2, "needs a value");
+	expect_error("[route]\nroute = 10.0.0.0/8 via 10.1.1.1 via 10.1.1.2\n", 2, "twice");
+	expect_error("[route]\nroute = 10.0.0.0/8 via 10.1.1.1 mtu 1400\n", 2, "mtu");
+	expect_error("[route]\nroute = local 10.0.0.0/8 dev a\n", 2, "local");
+	expect_error("[route]\nroute = unreachable 10.0.0.0/8 via 10.1.1.1\n", 2, "no via");
+	expect_error("[route]\nroute = 10.0.0.0/8 dev a metric x\n", 2, "metric");
+	expect_error("[route]\nvia = 10.0.0.1\n", 2, "unknown key");
+	expect_error("[route]\nroute =\n", 2, "prefix");
+
+	/* A route's device must be configured (checked with the whole file). */
+	assert_int_equal(load(&cfg, "[interface a]\naddress = 10.0.0.1/24\n[route]\n"
+				    "route = 10.9.0.0/16 via 10.0.0.9 dev b\n", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":4: route: no interface called 'b'"));
 }
 
 static void test_parse_helpers(void **state)
@@ -467,6 +554,8 @@ int main(void)
 		T(test_line_too_long),
 		T(test_repeated_interface_section),
 		T(test_validate),
+		T(test_several_addresses),
+		T(test_routes),
 		T(test_parse_helpers),
 	};
 #undef T
