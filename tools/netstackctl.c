@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -641,6 +642,8 @@ static void ctl_usage(FILE *f)
 
 	fprintf(f, "Usage: " PROG " [OPTIONS] OBJECT\n"
 		"       " PROG " [OPTIONS] sysctl NAME | -a | -w NAME=VALUE\n"
+		"       " PROG " [OPTIONS] route [show|add|del ...]\n"
+		"       " PROG " [OPTIONS] addr [show|add|del ...]\n"
 		"Show the state of netstackd, the userspace TCP/IP stack, and read or set\n"
 		"its run-time knobs.\n"
 		"\n"
@@ -649,6 +652,19 @@ static void ctl_usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", ctl_objects[i].name, ctl_objects[i].help);
 	fprintf(f, "  %-9s %s\n", "sysctl",
 		"run-time knobs with the kernel's names, like sysctl(8)");
+	fprintf(f, "  %-9s %s\n", "route",
+		"routes, like ip route: show [table main|local|all], add ROUTE, del ROUTE");
+	fprintf(f, "  %-9s %s\n", "addr",
+		"addresses, like ip -br addr: show [dev NAME], add|del A.B.C.D/N dev NAME");
+	fprintf(f, "\n"
+		"ROUTE: [unicast|blackhole|unreachable|prohibit] PREFIX|default\n"
+		"       [via GATEWAY] [dev NAME] [metric N] [src ADDRESS]\n"
+		"  e.g. route add 10.200.9.0/24 via 10.200.1.1\n"
+		"       route del default\n"
+		"       route add unreachable 10.200.50.0/24\n"
+		"Changing routes and addresses needs root or netstackd's user.  A new\n"
+		"address brings its local, broadcast and connected routes and is\n"
+		"announced with a gratuitous ARP; deleting it removes them.\n");
 	fprintf(f, "\n"
 		"Options:\n"
 		"  -s, --socket PATH  netstackd's socket (default: $" NS_IPC_SOCKET_ENV
@@ -950,6 +966,374 @@ out_free_name:
 	return ret;
 }
 
+/* --- route and addr ---------------------------------------------------------- */
+
+/* Send @req (route or ifaddr) and return its NetConfigReply, or NULL (reported). */
+static Netstack__Reply *ctl_netconfig_call(Netstack__Request *req, const struct ctl_opts *o,
+					   const char *what)
+{
+	Netstack__Reply *reply;
+	int fd;
+
+	fd = ctl_open(o);
+	if (fd < 0)
+		return NULL;
+	req->seq = 2;
+	reply = ctl_call(fd, req);
+	close(fd);
+	if (!reply)
+		return NULL;
+	if (ctl_reply_failed(reply))
+		goto fail;
+	if (reply->body_case != NETSTACK__REPLY__BODY_NETCONFIG || !reply->netconfig) {
+		ctl_err("unexpected answer to %s from netstackd", what);
+		goto fail;
+	}
+	return reply;
+fail:
+	netstack__reply__free_unpacked(reply, NULL);
+	return NULL;
+}
+
+/* "default", "A.B.C.D/N" or "A.B.C.D" (a host, /32).  0 or -1. */
+static int ctl_parse_prefix(const char *w, char *dst, size_t dstlen, uint32_t *len)
+{
+	const char *slash = strchr(w, '/');
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	char *end;
+	unsigned long n;
+
+	if (!strcmp(w, "default") || !strcmp(w, "all")) {
+		snprintf(dst, dstlen, "0.0.0.0");
+		*len = 0;
+		return 0;
+	}
+	if (slash) {
+		if ((size_t)(slash - w) >= sizeof(addr) || !slash[1])
+			return -1;
+		memcpy(addr, w, (size_t)(slash - w));
+		addr[slash - w] = '\0';
+		errno = 0;
+		n = strtoul(slash + 1, &end, 10);
+		if (errno || *end || n > 32 || slash[1] < '0' || slash[1] > '9')
+			return -1;
+		*len = (uint32_t)n;
+	} else {
+		if (strlen(w) >= sizeof(addr))
+			return -1;
+		snprintf(addr, sizeof(addr), "%s", w);
+		*len = 32;
+	}
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return -1;
+	snprintf(dst, dstlen, "%s", addr);
+	return 0;
+}
+
+/* The words of `ip route add|del`.  0 or EXIT_USAGE (reported). */
+static int ctl_parse_route(int argc, char **argv, Netstack__Route *r, char *dst, char *gw,
+			   char *src)
+{
+	static const char *const types[] = {
+		"unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit",
+	};
+	bool have_dst = false;
+	int i = 0;
+	size_t t;
+
+	if (argc > 0) {
+		for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			if (!strcmp(argv[0], types[t])) {
+				r->type = (char *)types[t];
+				i = 1;
+				break;
+			}
+		}
+	}
+	for (; i < argc; i++) {
+		const char *w = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		struct in_addr a;
+		char *end;
+
+		if (!strcmp(w, "via") || !strcmp(w, "dev") || !strcmp(w, "metric") ||
+		    !strcmp(w, "priority") || !strcmp(w, "src") || !strcmp(w, "table")) {
+			if (!v)
+				return ctl_usage_error("route: '%s' needs a value", w);
+			i++;
+		}
+		if (!strcmp(w, "via") || !strcmp(w, "src")) {
+			if (inet_pton(AF_INET, v, &a) != 1)
+				return ctl_usage_error("route: invalid address '%s' after %s", v, w);
+			snprintf(w[0] == 'v' ? gw : src, INET_ADDRSTRLEN, "%s", v);
+			if (w[0] == 'v')
+				r->gateway = gw;
+			else
+				r->prefsrc = src;
+		} else if (!strcmp(w, "dev")) {
+			r->dev = (char *)v;
+		} else if (!strcmp(w, "metric") || !strcmp(w, "priority")) {
+			unsigned long m;
+
+			errno = 0;
+			m = strtoul(v, &end, 10);
+			if (errno || *end || v[0] < '0' || v[0] > '9' || m > 0xffffffffUL)
+				return ctl_usage_error("route: invalid metric '%s'", v);
+			r->metric = (uint32_t)m;
+			r->match_metric = true;
+		} else if (!strcmp(w, "table")) {
+			r->table = (char *)v;
+		} else if (!have_dst) {
+			if (ctl_parse_prefix(w, dst, INET_ADDRSTRLEN, &r->dst_len) < 0)
+				return ctl_usage_error("route: invalid prefix '%s'", w);
+			r->dst = dst;
+			have_dst = true;
+		} else {
+			return ctl_usage_error("route: unexpected '%s'", w);
+		}
+	}
+	if (!have_dst)
+		return ctl_usage_error("route: give a prefix (A.B.C.D/N or default)");
+	return 0;
+}
+
+/* 10.0.0.0/8, 10.0.0.1 (a /32) or default. */
+static void ctl_route_dst(const Netstack__Route *r, char *buf, size_t len)
+{
+	if (r->dst_len == 0 && !strcmp(r->dst, "0.0.0.0"))
+		snprintf(buf, len, "default");
+	else if (r->dst_len == 32)
+		snprintf(buf, len, "%s", r->dst);
+	else
+		snprintf(buf, len, "%s/%u", r->dst, r->dst_len);
+}
+
+static bool ctl_route_selected(const Netstack__Route *r, const char *table)
+{
+	return !strcmp(table, "all") || !strcmp(table, r->table);
+}
+
+/* Like `ip route show [table T]`. */
+static void ctl_print_routes(const Netstack__NetConfigReply *nc, const char *table)
+{
+	char dst[INET_ADDRSTRLEN + 4];
+
+	for (size_t i = 0; i < nc->n_routes; i++) {
+		const Netstack__Route *r = nc->routes[i];
+
+		if (!ctl_route_selected(r, table))
+			continue;
+		ctl_route_dst(r, dst, sizeof(dst));
+		if (strcmp(r->type, "unicast"))
+			printf("%s ", r->type);
+		printf("%s", dst);
+		if (r->gateway[0])
+			printf(" via %s", r->gateway);
+		if (r->dev[0])
+			printf(" dev %s", r->dev);
+		if (!strcmp(table, "all") && strcmp(r->table, "main"))
+			printf(" table %s", r->table);
+		printf(" proto %s", r->protocol);
+		if (strcmp(r->scope, "global"))
+			printf(" scope %s", r->scope);
+		if (r->prefsrc[0])
+			printf(" src %s", r->prefsrc);
+		if (r->metric)
+			printf(" metric %u", r->metric);
+		putchar('\n');
+	}
+}
+
+static struct json_object *ctl_json_routes(const Netstack__NetConfigReply *nc, const char *table)
+{
+	struct json_object *arr = json_object_new_array();
+	char dst[INET_ADDRSTRLEN + 4];
+
+	for (size_t i = 0; i < nc->n_routes; i++) {
+		const Netstack__Route *r = nc->routes[i];
+		struct json_object *o;
+
+		if (!ctl_route_selected(r, table))
+			continue;
+		o = json_object_new_object();
+		ctl_route_dst(r, dst, sizeof(dst));
+		ctl_json_add_str(o, "type", r->type);
+		ctl_json_add_str(o, "dst", dst);
+		if (r->gateway[0])
+			ctl_json_add_str(o, "gateway", r->gateway);
+		if (r->dev[0])
+			ctl_json_add_str(o, "dev", r->dev);
+		ctl_json_add_str(o, "table", r->table);
+		ctl_json_add_str(o, "protocol", r->protocol);
+		ctl_json_add_str(o, "scope", r->scope);
+		if (r->prefsrc[0])
+			ctl_json_add_str(o, "prefsrc", r->prefsrc);
+		ctl_json_add_u64(o, "metric", r->metric);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/*
+ * netstackctl route [show [table main|local|all]] | add ROUTE | del ROUTE,
+ * ROUTE being `ip route` words.  Exit status.
+ */
+static int ctl_run_route(int argc, char **argv, const struct ctl_opts *o)
+{
+	Netstack__Request req = NETSTACK__REQUEST__INIT;
+	Netstack__RouteRequest rreq = NETSTACK__ROUTE_REQUEST__INIT;
+	Netstack__Route route = NETSTACK__ROUTE__INIT;
+	Netstack__Reply *reply;
+	char dst[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], src[INET_ADDRSTRLEN];
+	const char *cmd = argc > 0 ? argv[0] : "show", *table = "main";
+	int rc;
+
+	if (!strcmp(cmd, "show") || !strcmp(cmd, "list") || !strcmp(cmd, "ls")) {
+		if (argc == 3 && !strcmp(argv[1], "table") &&
+		    (!strcmp(argv[2], "main") || !strcmp(argv[2], "local") || !strcmp(argv[2], "all")))
+			table = argv[2];
+		else if (argc > 1)
+			return ctl_usage_error("route show: expected 'table main|local|all'");
+		rreq.op = NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_SHOW;
+	} else if (!strcmp(cmd, "add") || !strcmp(cmd, "del") || !strcmp(cmd, "delete")) {
+		rreq.op = cmd[0] == 'a' ? NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_ADD
+					: NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_DEL;
+		rc = ctl_parse_route(argc - 1, argv + 1, &route, dst, gw, src);
+		if (rc)
+			return rc;
+		rreq.route = &route;
+	} else {
+		return ctl_usage_error("route: unknown command '%s' (show, add or del)", cmd);
+	}
+	req.body_case = NETSTACK__REQUEST__BODY_ROUTE;
+	req.route = &rreq;
+	reply = ctl_netconfig_call(&req, o, "route");
+	if (!reply)
+		return EXIT_FAIL;
+	if (rreq.op == NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_SHOW) {
+		if (o->json)
+			ctl_print_json(ctl_json_routes(reply->netconfig, table));
+		else
+			ctl_print_routes(reply->netconfig, table);
+	}
+	netstack__reply__free_unpacked(reply, NULL);
+	return 0;
+}
+
+/* Like `ip -br addr`: one line per interface with its addresses. */
+static void ctl_print_addrs(const Netstack__NetConfigReply *nc, const char *dev)
+{
+	for (size_t i = 0; i < nc->n_addrs; i++) {
+		const Netstack__IfAddr *a = nc->addrs[i];
+
+		if (dev && strcmp(dev, a->dev))
+			continue;
+		if (i == 0 || strcmp(nc->addrs[i - 1]->dev, a->dev)) {
+			if (i && (!dev || !strcmp(dev, nc->addrs[i - 1]->dev)))
+				putchar('\n');
+			printf("%-16s %-14s", a->dev, a->up ? "UP" : "DOWN");
+		}
+		printf(" %s/%u", a->local, a->prefixlen);
+	}
+	for (size_t i = 0; i < nc->n_addrs; i++)
+		if (!dev || !strcmp(dev, nc->addrs[i]->dev)) {
+			putchar('\n');
+			break;
+		}
+}
+
+static struct json_object *ctl_json_addrs(const Netstack__NetConfigReply *nc, const char *dev)
+{
+	struct json_object *arr = json_object_new_array(), *cur = NULL, *ai = NULL;
+
+	for (size_t i = 0; i < nc->n_addrs; i++) {
+		const Netstack__IfAddr *a = nc->addrs[i];
+		struct json_object *ao;
+
+		if (dev && strcmp(dev, a->dev))
+			continue;
+		if (!cur || strcmp(nc->addrs[i - 1]->dev, a->dev)) {
+			cur = json_object_new_object();
+			json_object_object_add(cur, "ifindex", json_object_new_int(a->ifindex));
+			ctl_json_add_str(cur, "ifname", a->dev);
+			ctl_json_add_str(cur, "operstate", a->up ? "UP" : "DOWN");
+			ai = json_object_new_array();
+			json_object_object_add(cur, "addr_info", ai);
+			json_object_array_add(arr, cur);
+		}
+		ao = json_object_new_object();
+		ctl_json_add_str(ao, "family", "inet");
+		ctl_json_add_str(ao, "local", a->local);
+		ctl_json_add_u64(ao, "prefixlen", a->prefixlen);
+		if (a->broadcast[0])
+			ctl_json_add_str(ao, "broadcast", a->broadcast);
+		json_object_array_add(ai, ao);
+	}
+	return arr;
+}
+
+/*
+ * netstackctl addr [show [dev NAME]] | add A.B.C.D/N dev NAME |
+ * del A.B.C.D[/N] dev NAME.  Exit status.
+ */
+static int ctl_run_addr(int argc, char **argv, const struct ctl_opts *o)
+{
+	Netstack__Request req = NETSTACK__REQUEST__INIT;
+	Netstack__IfAddrRequest areq = NETSTACK__IF_ADDR_REQUEST__INIT;
+	Netstack__Reply *reply;
+	const char *cmd = argc > 0 ? argv[0] : "show", *dev = NULL;
+	char local[INET_ADDRSTRLEN];
+	bool have_addr = false;
+	uint32_t len = 32;
+
+	if (!strcmp(cmd, "show") || !strcmp(cmd, "list") || !strcmp(cmd, "ls")) {
+		areq.op = NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_SHOW;
+	} else if (!strcmp(cmd, "add") || !strcmp(cmd, "del") || !strcmp(cmd, "delete")) {
+		areq.op = cmd[0] == 'a' ? NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_ADD
+					: NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_DEL;
+	} else {
+		return ctl_usage_error("addr: unknown command '%s' (show, add or del)", cmd);
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "dev")) {
+			if (i + 1 >= argc)
+				return ctl_usage_error("addr: 'dev' needs a value");
+			dev = argv[++i];
+		} else if (areq.op != NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_SHOW && !have_addr) {
+			if (!strcmp(argv[i], "default") || !strcmp(argv[i], "all") ||
+			    ctl_parse_prefix(argv[i], local, sizeof(local), &len) < 0)
+				return ctl_usage_error("addr: invalid address '%s'", argv[i]);
+			/* Without /N: /32 to add, any prefix to delete (as ip does). */
+			areq.any_prefixlen = !strchr(argv[i], '/');
+			have_addr = true;
+		} else {
+			return ctl_usage_error("addr: unexpected '%s'", argv[i]);
+		}
+	}
+	if (areq.op != NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_SHOW) {
+		if (!have_addr || !dev)
+			return ctl_usage_error("addr %s: give A.B.C.D/N dev NAME", cmd);
+		areq.local = local;
+		areq.prefixlen = len;
+		areq.dev = (char *)dev;
+		if (areq.op == NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_ADD)
+			areq.any_prefixlen = false;
+	}
+	req.body_case = NETSTACK__REQUEST__BODY_IFADDR;
+	req.ifaddr = &areq;
+	reply = ctl_netconfig_call(&req, o, "addr");
+	if (!reply)
+		return EXIT_FAIL;
+	if (areq.op == NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_SHOW) {
+		if (o->json)
+			ctl_print_json(ctl_json_addrs(reply->netconfig, dev));
+		else
+			ctl_print_addrs(reply->netconfig, dev);
+	}
+	netstack__reply__free_unpacked(reply, NULL);
+	return 0;
+}
+
 /* Check the arguments after "sysctl".  0, or EXIT_USAGE (reported). */
 static int ctl_check_sysctl_args(int argc, char **argv, const struct ctl_opts *o)
 {
@@ -1031,6 +1415,25 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no object given");
+	if (!strcmp(argv[optind], "route") || !strcmp(argv[optind], "r") ||
+	    !strcmp(argv[optind], "addr") || !strcmp(argv[optind], "address") ||
+	    !strcmp(argv[optind], "a")) {
+		if (o.write || o.all)
+			return ctl_usage_error("options -w and -a are not for %s", argv[optind]);
+		if (!o.socket_path || !*o.socket_path)
+			o.socket_path = getenv(NS_IPC_SOCKET_ENV);
+		if (!o.socket_path || !*o.socket_path)
+			o.socket_path = NS_IPC_DEFAULT_SOCKET;
+		if (argv[optind][0] == 'r')
+			ret = ctl_run_route(argc - optind - 1, argv + optind + 1, &o);
+		else
+			ret = ctl_run_addr(argc - optind - 1, argv + optind + 1, &o);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			ctl_err("cannot write output: %s", strerror(errno));
+			ret = EXIT_FAIL;
+		}
+		return ret;
+	}
 	if (!strcmp(argv[optind], "sysctl")) {
 		obj = NULL;
 		ret = ctl_check_sysctl_args(argc - optind - 1, argv + optind + 1, &o);

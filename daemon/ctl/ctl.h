@@ -38,4 +38,22 @@ int ctl_sysctl(const Netstack__SysctlRequest *req, Netstack__SysctlReply *reply,
 /* Free what ctl_sysctl() allocated in @reply and leave it empty. */
 void ctl_sysctl_free(Netstack__SysctlReply *reply);
 
+/*
+ * Answer a RouteRequest (netstackctl route) or an IfAddrRequest
+ * (netstackctl addr) in @reply: SHOW fills it; ADD and DEL change the FIB
+ * or the interface's addresses and leave it empty.  The caller has checked
+ * that a change is permitted.  Returns 0 or -errno (-EINVAL, -EEXIST,
+ * -ESRCH, -ENODEV, -EADDRNOTAVAIL, -ENOMEM) with a one-line explanation in
+ * @err, in `ip`'s words where it has some; on error @reply is left empty.
+ * Free with ctl_netconfig_free() after a successful return.  Control
+ * thread; deleting an address waits for the workers' grace period.
+ */
+int ctl_route(const Netstack__RouteRequest *req, Netstack__NetConfigReply *reply,
+	      char *err, size_t errlen);
+int ctl_ifaddr(const Netstack__IfAddrRequest *req, Netstack__NetConfigReply *reply,
+	       char *err, size_t errlen);
+
+/* Free what ctl_route() / ctl_ifaddr() allocated in @reply and leave it empty. */
+void ctl_netconfig_free(Netstack__NetConfigReply *reply);
+
 #endif

@@ -43,6 +43,13 @@ struct tap_priv {
 	char kname[IFNAMSIZ];       /* the kernel's name for the link */
 };
 
+/*
+ * The worker for the next TAP's first queue: queues are dealt round-robin
+ * over the workers across devices, so that two single-queue TAPs (a
+ * router's two sides) are polled by two workers.  Control thread only.
+ */
+static unsigned int tap_first_cpu;
+
 static struct tap_priv *tap_priv(struct net_device *dev)
 {
 	return dev->priv;
@@ -281,7 +288,7 @@ struct net_device *tap_create(const struct tap_params *p, char *err, size_t errl
 
 	for (unsigned int q = 0; q < p->queues; q++) {
 		struct netdev_rx_queue *rxq = &dev->rx[q];
-		int cpu = (int)(q % (unsigned int)nr_workers);
+		int cpu = (int)((tap_first_cpu + q) % (unsigned int)nr_workers);
 		char name[32];
 		int rc;
 
@@ -302,6 +309,7 @@ struct net_device *tap_create(const struct tap_params *p, char *err, size_t errl
 		tap_stop(dev);
 		goto free_dev;
 	}
+	tap_first_cpu = (tap_first_cpu + p->queues) % (unsigned int)nr_workers;
 	return dev;
 
 free_dev:

@@ -24,8 +24,9 @@ struct tap_params {
 /*
  * Open (or create) the TAP, configure its kernel side over netlink (MTU,
  * link up, optional address), and register a net_device for it with one
- * NAPI context and irq per queue; queue q's irq is affine to worker
- * q % nr_workers.  Returns the device, or NULL with a one-line reason in
+ * NAPI context and irq per queue; queues are dealt to the workers
+ * round-robin across devices (the first TAP's queue q to worker q, the
+ * next TAP's queues to the workers after those).  Returns the device, or NULL with a one-line reason in
  * @err.  Control context, after softnet_init().
  */
 struct net_device *tap_create(const struct tap_params *p, char *err, size_t errlen);

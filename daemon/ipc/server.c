@@ -18,8 +18,9 @@
  * socket requests; descriptors (the region's memfd, a socket's eventfds)
  * travel with the reply by SCM_RIGHTS.  Closing the connection ends the
  * session and closes the process's sockets.  ROLE_CTL connections
- * (netstackctl) show and read sysctls; clients may too.  Writing a sysctl
- * needs a ROLE_CTL connection from root or the daemon's own user.
+ * (netstackctl) show and read sysctls, routes and addresses; clients may
+ * too.  Writing a sysctl or changing a route or an address needs a
+ * ROLE_CTL connection from root or the daemon's own user.
  */
 #include "config.h"
 
@@ -346,6 +347,62 @@ static int ipc_handle_sysctl(struct ipc_conn *c, const Netstack__Request *req)
 	return err;
 }
 
+/* A one-line summary of a route or address change for the log. */
+static void ipc_log_netconfig(const struct ipc_conn *c, const Netstack__Request *req)
+{
+	const char *op;
+
+	if (req->body_case == NETSTACK__REQUEST__BODY_ROUTE) {
+		const Netstack__Route *r = req->route->route;
+
+		op = req->route->op == NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_ADD ? "add" : "del";
+		ns_log(NS_LOG_INFO, "ipc: conn %lu (pid %d, uid %u): route %s %s %s/%u%s%s%s%s",
+		       c->id, (int)c->pid, (unsigned int)c->uid, op,
+		       r && r->type && *r->type ? r->type : "", r && r->dst ? r->dst : "",
+		       r ? r->dst_len : 0, r && r->gateway && *r->gateway ? " via " : "",
+		       r && r->gateway ? r->gateway : "", r && r->dev && *r->dev ? " dev " : "",
+		       r && r->dev ? r->dev : "");
+	} else {
+		const Netstack__IfAddrRequest *a = req->ifaddr;
+
+		op = a->op == NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_ADD ? "add" : "del";
+		ns_log(NS_LOG_INFO, "ipc: conn %lu (pid %d, uid %u): addr %s %s/%u dev %s",
+		       c->id, (int)c->pid, (unsigned int)c->uid, op, a->local ? a->local : "",
+		       a->prefixlen, a->dev ? a->dev : "");
+	}
+}
+
+/* netstackctl route / addr: show for anyone, changes as for sysctl writes. */
+static int ipc_handle_netconfig(struct ipc_conn *c, const Netstack__Request *req)
+{
+	Netstack__Reply reply = NETSTACK__REPLY__INIT;
+	Netstack__NetConfigReply nc;
+	Netstack__NetConfigOp op;
+	bool is_route = req->body_case == NETSTACK__REQUEST__BODY_ROUTE;
+	char msg[256];
+	int err;
+
+	if (is_route ? !req->route : !req->ifaddr)
+		return ipc_send_error(c, req->seq, EINVAL, "empty request");
+	op = is_route ? req->route->op : req->ifaddr->op;
+	if ((op == NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_ADD ||
+	     op == NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_DEL) && !ipc_may_write_sysctl(c))
+		return ipc_send_error(c, req->seq, EPERM, "%s: changes need root",
+				      is_route ? "route" : "addr");
+	err = is_route ? ctl_route(req->route, &nc, msg, sizeof(msg))
+		       : ctl_ifaddr(req->ifaddr, &nc, msg, sizeof(msg));
+	if (err)
+		return ipc_send_error(c, req->seq, -err, "%s", msg);
+	if (op != NETSTACK__NET_CONFIG_OP__NET_CONFIG_OP_SHOW)
+		ipc_log_netconfig(c, req);
+	reply.seq = req->seq;
+	reply.body_case = NETSTACK__REPLY__BODY_NETCONFIG;
+	reply.netconfig = &nc;
+	err = ipc_send_reply(c, &reply);
+	ctl_netconfig_free(&nc);
+	return err;
+}
+
 /* Answer one decoded request.  0, or -errno if the connection must close. */
 static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 {
@@ -359,6 +416,9 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 		return ipc_handle_show(c, req);
 	case NETSTACK__REQUEST__BODY_SYSCTL:
 		return ipc_handle_sysctl(c, req);
+	case NETSTACK__REQUEST__BODY_ROUTE:
+	case NETSTACK__REQUEST__BODY_IFADDR:
+		return ipc_handle_netconfig(c, req);
 	case NETSTACK__REQUEST__BODY_HELLO:
 		return ipc_send_error(c, req->seq, EPROTO, "Hello already received");
 	default:

@@ -56,6 +56,7 @@ struct icmp_limit {
 	struct {
 		uint32_t daddr;
 		uint64_t last_ms;
+		uint64_t tokens;        /* milliseconds of credit */
 	} peers[ICMP_PEER_SLOTS];
 };
 
@@ -86,18 +87,38 @@ static bool icmp_global_allow(struct icmp_limit *l)
 	return true;
 }
 
+/*
+ * Per destination, a token bucket as the kernel's inet_peer_xrlim_allow:
+ * one message per icmp_ratelimit ms on average with bursts of up to
+ * ICMP_PEER_BURST, so that a traceroute's three probes per hop each get
+ * their answer.
+ */
+#define ICMP_PEER_BURST 6
+
 static bool icmp_peer_allow(struct icmp_limit *l, uint32_t daddr)
 {
 	uint64_t gap = (uint64_t)sysctl_read(&sysctl_icmp_ratelimit);
 	uint64_t now = ns_jiffies();
 	unsigned int slot = (ntohl(daddr) * 2654435761u) >> 26;
+	uint64_t tokens;
 
 	if (gap == 0)
 		return true;
-	if (l->peers[slot].daddr == daddr && now - l->peers[slot].last_ms < gap)
-		return false;
-	l->peers[slot].daddr = daddr;
+	if (l->peers[slot].daddr != daddr) {
+		/* A new (or evicted) peer starts with a full bucket. */
+		l->peers[slot].daddr = daddr;
+		l->peers[slot].tokens = ICMP_PEER_BURST * gap;
+		l->peers[slot].last_ms = now;
+	}
+	tokens = l->peers[slot].tokens + (now - l->peers[slot].last_ms);
+	if (tokens > ICMP_PEER_BURST * gap)
+		tokens = ICMP_PEER_BURST * gap;
 	l->peers[slot].last_ms = now;
+	if (tokens < gap) {
+		l->peers[slot].tokens = tokens;
+		return false;
+	}
+	l->peers[slot].tokens = tokens - gap;
 	return true;
 }
 
