@@ -261,15 +261,20 @@ IT_START_SEQ=0
 # the caller (NOTIFY_SOCKET, ...) reach the daemon.
 # shellcheck disable=SC2120 # the extra arguments are optional
 start_daemon() {
+	start_daemon_args --tap "$TAP" --addr "$STACK_ADDR/24" --host-addr "$HOST_ADDR/24" "$@"
+}
+
+# start_daemon_args ARGS...: like start_daemon, but netstackd gets only the
+# test's control socket and ARGS (for example -c FILE with several
+# interfaces).
+start_daemon_args() {
 	[ -z "$DAEMON_PID" ] || fail "start_daemon: a daemon is already running (PID $DAEMON_PID)"
 	if [ -f "$DAEMON_LOG" ]; then
 		IT_START_SEQ=$((IT_START_SEQ + 1))
 		mv "$DAEMON_LOG" "$IT_TMP/netstackd.log.$IT_START_SEQ"
 	fi
 	rm -f "$CTL_SOCK"
-	ip netns exec "$NS" "$NETSTACKD" -f --tap "$TAP" \
-		--addr "$STACK_ADDR/24" --host-addr "$HOST_ADDR/24" \
-		--socket "$CTL_SOCK" "$@" >"$DAEMON_LOG" 2>&1 &
+	ip netns exec "$NS" "$NETSTACKD" -f --socket "$CTL_SOCK" "$@" >"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
 	DAEMON_STATUS=
 	_deadline=$(($(now_ms) + 10000))
@@ -290,6 +295,17 @@ start_daemon() {
 		_i=$((_i + 1))
 	done
 	fail "netstackd (PID $DAEMON_PID) did not answer 'netstackctl link' within 10 s"
+}
+
+# tap_to_netns TAP NETNS ADDR/N: move the kernel's side of netstackd's TAP
+# from $NS into the namespace NETNS (made with make_netns), give it ADDR/N
+# and bring it up there.  netstackd keeps its queue descriptors: a TAP's
+# frames flow between the descriptor and the link wherever the link lives,
+# so one netstackd can face hosts in several namespaces, as a router.
+tap_to_netns() {
+	ip -n "$NS" link set dev "$1" netns "$2" || fail "cannot move $1 to namespace $2"
+	ip -n "$2" addr add "$3" dev "$1" || fail "cannot give $1 the address $3 in $2"
+	ip -n "$2" link set dev "$1" up || fail "cannot bring $1 up in $2"
 }
 
 # check_sanitizers: fail if a sanitizer reported anything in the daemon's log.
