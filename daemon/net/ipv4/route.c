@@ -141,6 +141,15 @@ static const struct fib_entry *fib_find_onlink(const struct fib_table *t, uint32
 	return NULL;
 }
 
+/* Is @a one of our addresses or broadcasts (the local table)?  Under fib_lock. */
+static bool fib_find_local(const struct fib_table *t, uint32_t a)
+{
+	for (unsigned int i = 0; t && i < t->n; i++)
+		if (t->e[i].table == RT_TABLE_LOCAL && (a & t->e[i].mask) == t->e[i].dst)
+			return true;
+	return false;
+}
+
 static bool ipv4_bad_unicast(uint32_t a)
 {
 	uint32_t h = ntohl(a);
@@ -180,7 +189,7 @@ static int fib_config_check(const struct fib_table *t, const struct fib_config *
 		if (ne->gw) {
 			const struct fib_entry *via;
 
-			if (ipv4_bad_unicast(ne->gw) || inet_addr_is_local(NULL, ne->gw)) {
+			if (ipv4_bad_unicast(ne->gw) || fib_find_local(t, ne->gw)) {
 				fib_err(err, errlen, "Nexthop has invalid gateway");
 				return -EINVAL;
 			}
