@@ -56,6 +56,20 @@ static void fuzz_init(void)
 	register_netdev(fuzz_dev);
 	inet_addr_add(fuzz_dev, htonl(FUZZ_OUR_IP), 24);
 	fib_add_route(0, 0, htonl(FUZZ_PEER_IP), fuzz_dev, htonl(FUZZ_OUR_IP));
+	/* Forwarding on, and a route of each refusing type, so that frames for
+	 * other hosts go through ip_forward and its ICMP errors too. */
+	{
+		static const uint8_t types[] = { RTN_UNREACHABLE, RTN_PROHIBIT, RTN_BLACKHOLE };
+		char err[128];
+
+		sysctl_set("net.ipv4.ip_forward", "1", err, sizeof(err));
+		for (unsigned int i = 0; i < sizeof(types); i++) {
+			struct fib_config c = { .dst = htonl(0x0a5a0000u + (i << 8)), .dst_len = 24,
+						.type = types[i] };
+
+			fib_table_insert(&c, NULL, 0);
+		}
+	}
 	dev_open(fuzz_dev);
 	/* A resolved peer, so that replies reach the device. */
 	neigh_update(fuzz_dev, htonl(FUZZ_PEER_IP), fuzz_peer_mac, true, true);
