@@ -12,7 +12,7 @@
 #
 # Asserts what a user sees: ping A -> B and A -> C; traceroute (UDP and
 # ICMP) lists netstackd's address, then B; an iperf3 TCP transfer A -> B
-# completes; ping -t 1 gets "Time to live exceeded" and DF pings too big
+# completes while routes and addresses change; ping -t 1 gets "Time to live exceeded" and DF pings too big
 # for nstB get "Frag needed" with mtu 1400; `netstackctl route del` of C
 # makes A's ping get "Destination Net Unreachable", unreachable and
 # prohibit routes give "Destination Host Unreachable" and "Packet
@@ -149,8 +149,21 @@ while ! b ss -ltn 2>/dev/null | grep -q "$B:5201" && [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-a timeout 30 iperf3 -c "$B" -p 5201 -t 3 -J >"$IT_TMP/iperf.json" 2>"$IT_TMP/iperf.err" ||
-	{ cat "$IT_TMP/iperf.json" "$IT_TMP/iperf.err"; fail "iperf3 A -> B failed"; }
+ip netns exec "$NSA" timeout 30 iperf3 -c "$B" -p 5201 -t 3 -J >"$IT_TMP/iperf.json" \
+	2>"$IT_TMP/iperf.err" &
+CLI=$!
+bg_track "$CLI"
+# Meanwhile, change routes and addresses under the workers' feet: the FIB
+# is replaced and old tables freed while packets are being forwarded.
+i=0
+while [ $i -lt 20 ]; do
+	ctl route add 10.200.250.0/24 via "$B" >/dev/null || fail "route add under load ($i)"
+	ctl addr add "10.200.$SA.9/24" dev nstA >/dev/null || fail "addr add under load ($i)"
+	ctl route del 10.200.250.0/24 >/dev/null || fail "route del under load ($i)"
+	ctl addr del "10.200.$SA.9/24" dev nstA >/dev/null || fail "addr del under load ($i)"
+	i=$((i + 1))
+done
+bg_wait "$CLI" 30 || { cat "$IT_TMP/iperf.json" "$IT_TMP/iperf.err"; fail "iperf3 A -> B failed"; }
 bg_wait "$SRV" 10 || fail "iperf3 server did not finish"
 rx=$(jget "j['end']['sum_received']['bytes']" <"$IT_TMP/iperf.json") || fail "no iperf3 result"
 bps=$(jget "int(j['end']['sum_received']['bits_per_second'])" <"$IT_TMP/iperf.json")
