@@ -590,6 +590,31 @@ fail:
 	return -1;
 }
 
+/*
+ * Does @gw lie in the prefix of an address of interface @dev (NULL: of
+ * any interface), and is it none of those addresses?  The FIB's own check,
+ * done early so that `netstackd -t` catches it.
+ */
+static bool gateway_onlink(const struct ns_config *cfg, uint32_t gw, const char *dev)
+{
+	bool onlink = false;
+
+	for (unsigned int i = 0; i < cfg->n_ifaces; i++) {
+		const struct ns_iface_config *ifc = &cfg->ifaces[i];
+
+		for (unsigned int k = 0; k < ifc->n_addrs; k++) {
+			const struct ns_addr_config *a = &ifc->addrs[k];
+			uint32_t mask = a->prefixlen ? htonl(~0u << (32 - a->prefixlen)) : 0;
+
+			if (a->addr == gw)
+				return false;
+			if ((!dev || strcmp(dev, ifc->name) == 0) && ((a->addr ^ gw) & mask) == 0)
+				onlink = true;
+		}
+	}
+	return onlink;
+}
+
 int config_validate(const struct ns_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->n_ifaces == 0) {
@@ -641,6 +666,15 @@ int config_validate(const struct ns_config *cfg, char *err, size_t errlen)
 		if (!found) {
 			snprintf(err, errlen, "%s:%d: route: no interface called '%s'", cfg->file,
 				 rt->line, rt->dev);
+			return -1;
+		}
+		if (rt->gw && !gateway_onlink(cfg, rt->gw, rt->dev[0] ? rt->dev : NULL)) {
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &rt->gw, a, sizeof(a));
+			snprintf(err, errlen, "%s:%d: route: Nexthop has invalid gateway (%s is in "
+				 "no prefix of %s)", cfg->file, rt->line, a,
+				 rt->dev[0] ? rt->dev : "any interface");
 			return -1;
 		}
 	}

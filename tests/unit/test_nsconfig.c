@@ -506,6 +506,22 @@ static void test_routes(void **state)
 				    "route = 10.9.0.0/16 via 10.0.0.9 dev b\n", err, sizeof(err)), 0);
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ":4: route: no interface called 'b'"));
+
+	/* A gateway on no configured prefix (of the dev, if given), or ours. */
+	assert_int_equal(load(&cfg, "[interface a]\naddress = 10.0.0.1/24\n"
+				    "[interface b]\naddress = 10.1.0.1/24\n[route]\n"
+				    "route = 10.9.0.0/16 via 10.0.0.9\n"
+				    "route = 10.8.0.0/16 via 10.1.0.9 dev b\n"
+				    "route = 10.7.0.0/16 via 10.2.0.9\n", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":8: route: Nexthop has invalid gateway"));
+	assert_int_equal(load(&cfg, "[interface a]\naddress = 10.0.0.1/24\n"
+				    "[interface b]\naddress = 10.1.0.1/24\n[route]\n"
+				    "route = 10.9.0.0/16 via 10.1.0.9 dev a\n", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
+	assert_int_equal(load(&cfg, "[interface a]\naddress = 10.0.0.1/24\n[route]\n"
+				    "route = 10.9.0.0/16 via 10.0.0.1\n", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
 }
 
 static void test_parse_helpers(void **state)
