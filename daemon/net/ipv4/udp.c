@@ -1081,7 +1081,7 @@ static int udp_getsockopt(struct sock *sk, int level, int name, void *val, sockl
 }
 
 /* inet_getname / inet6_getname */
-static int udp_getname(struct sock *sk, struct sockaddr_storage *ss, socklen_t *len, bool peer)
+int inet_getname(struct sock *sk, struct sockaddr_storage *ss, socklen_t *len, bool peer)
 {
 	uint32_t addr;
 	uint16_t port;
@@ -1139,12 +1139,13 @@ static int udp_shutdown(struct sock *sk, int how)
 	return sk->connected ? 0 : -ENOTCONN;
 }
 
-static void udp_release(struct sock *sk)
+static bool udp_release(struct sock *sk)
 {
 	pthread_rwlock_wrlock(&sock_lookup_lock);
 	udp_lib_unhash(sk);
 	sk->connected = false;
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	return false;
 }
 
 static const struct proto_ops udp_ops = {
@@ -1154,7 +1155,7 @@ static const struct proto_ops udp_ops = {
 	.listen = NULL,                 /* EOPNOTSUPP, as sock_no_listen */
 	.setsockopt = udp_setsockopt,
 	.getsockopt = udp_getsockopt,
-	.getname = udp_getname,
+	.getname = inet_getname,
 	.shutdown = udp_shutdown,
 	.tx_ready = udp_tx_ready,
 	.release = udp_release,
