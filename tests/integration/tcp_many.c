@@ -14,7 +14,6 @@
  * Bounded: the client gives up after 60 s.  Plain POSIX + epoll, so that
  * it runs unchanged against the kernel and under libnetstack.so.
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
