@@ -239,15 +239,31 @@ static void report_status(char code, const char *msg)
  * Every client socket costs two eventfds and every client a memfd: take
  * the whole descriptor allowance (the hard limit), as servers do.
  */
-static void raise_nofile(void)
+/*
+ * Every stack socket costs two descriptors here (its notify and doorbell
+ * eventfds), so 10,000 TCP connections need 20,000: raise the soft limit
+ * to the hard one, and say how far it goes if even that is short of one
+ * client at client_max_sockets (beyond it socket() fails with ENFILE).
+ */
+static void raise_nofile(const struct ns_config *cfg)
 {
+	rlim_t need = (rlim_t)cfg->client_max_sockets * 2 + 64;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			ns_warn("cannot raise the descriptor limit: %s", strerror(errno));
+		else if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return;
 	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		ns_info("descriptor limit %llu: room for about %llu stack sockets in all, "
+			"fewer than client_max_sockets %u (raise LimitNOFILE or ulimit -Hn)",
+			(unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_cur / 2,
+			cfg->client_max_sockets);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -442,7 +458,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	raise_nofile(&cfg);
 
 	if (softnet_init(cfg.workers) < 0) {
 		snprintf(err, sizeof(err), "cannot create %d workers: %s", cfg.workers,
