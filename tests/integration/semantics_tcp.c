@@ -362,6 +362,16 @@ static void test_listener(void)
 	report("accepted O_NONBLOCK, FD_CLOEXEC", 0, 0, "%d %d", !!(fl2 & O_NONBLOCK),
 	       !!(fcntl(cfd, F_GETFD) & FD_CLOEXEC));
 	report("poll(listener, drained)", 0, 0, "%s", ready_now(lfd));
+	{
+		/* sk_clone_lock(): the listener's timeout came along; then none. */
+		struct timeval got = { 9, 9 }, none = { 0, 0 };
+		socklen_t gl = sizeof(got);
+
+		CHECK("getsockopt(accepted, SO_RCVTIMEO)", getsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO,
+								      &got, &gl), "%ld.%06ld",
+		      (long)got.tv_sec, (long)got.tv_usec);
+		setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	}
 	len = sizeof(ss);
 	CHECK("getsockname(accepted)", getsockname(cfd, (struct sockaddr *)&ss, &len), "%s",
 	      addr_str(&ss, len));
