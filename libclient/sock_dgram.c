@@ -1,5 +1,6 @@
 /*
- * The datagram data path: sendmsg() produces one record into the tx ring,
+ * The datagram data path (stream sockets go to sock_stream.c from the two
+ * entry points here): sendmsg() produces one record into the tx ring,
  * recvmsg() consumes one from the rx ring, with the errors, flags and
  * control messages of Linux's udp_sendmsg()/udp_recvmsg().  Addresses are
  * checked here as the kernel checks them, because the daemon consumes tx
@@ -97,7 +98,7 @@ v4:
 	}
 }
 
-static int ns_iov_len(const struct iovec *iov, size_t n, size_t *total)
+int ns_iov_len(const struct iovec *iov, size_t n, size_t *total)
 {
 	size_t t = 0;
 
@@ -123,28 +124,14 @@ static bool ns_nonblock(struct ns_sock *s, int flags)
 	return (flags & MSG_DONTWAIT) || __atomic_load_n(&s->nonblock, __ATOMIC_RELAXED);
 }
 
-static void ns_ring_doorbell(struct ns_sock *s)
-{
-	uint64_t one = 1;
-
-	/*
-	 * shm.h: publish prod (release), then read the daemon's flag with a
-	 * seq_cst read-modify-write.  The daemon sets need_kick with an
-	 * exchange; two RMWs on one variable are totally ordered, so either we
-	 * see its 1, or its exchange reads ours and then sees our prod.
-	 */
-	if (atomic_fetch_or_explicit(&s->shm->need_kick, 0, memory_order_seq_cst))
-		(void)!REAL(write)(s->doorbell_fd, &one, sizeof(one));
-}
-
 ssize_t ns_sock_sendmsg(struct ns_sock *s, int fd, const struct msghdr *msg, int flags)
 {
 	struct ns_dgram hdr;
 	size_t len;
 	int err;
 
-	if (s->type != SOCK_DGRAM)
-		return -EOPNOTSUPP;     /* stream sockets: not yet */
+	if (s->type == SOCK_STREAM)
+		return ns_stream_sendmsg(s, fd, msg, flags);
 	if (!msg)
 		return -EFAULT;
 	if (flags & MSG_OOB)
@@ -194,7 +181,7 @@ ssize_t ns_sock_sendmsg(struct ns_sock *s, int fd, const struct msghdr *msg, int
 		if (err)
 			return err;
 	}
-	ns_ring_doorbell(s);
+	ns_sock_kick(s);
 	return (ssize_t)len;
 }
 
@@ -283,8 +270,8 @@ ssize_t ns_sock_recvmsg(struct ns_sock *s, int fd, struct msghdr *msg, int flags
 	size_t len, copied = 0;
 	int err, r;
 
-	if (s->type != SOCK_DGRAM)
-		return -EOPNOTSUPP;
+	if (s->type == SOCK_STREAM)
+		return ns_stream_recvmsg(s, fd, msg, flags);
 	if (!msg)
 		return -EFAULT;
 	if (flags & MSG_ERRQUEUE)
