@@ -53,3 +53,15 @@ counter() {
 drop_count() {
 	ctl drops | awk -v r="$1" '$1 == r { print $2; f = 1 } END { if (!f) print 0 }'
 }
+
+# wait_kernel_listen PORT [SECS]: until a kernel socket in the namespace
+# listens on PORT (without connecting: one-shot servers count connections).
+wait_kernel_listen() {
+	_i=0
+	while [ $_i -lt $((${2:-10} * 10)) ]; do
+		in_ns ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	fail "nothing listens on kernel port $1"
+}

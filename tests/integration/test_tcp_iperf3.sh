@@ -21,7 +21,7 @@ run_pair() { # ROLE(stack-server|stack-client) [-R]
 	else
 		bg_in_ns timeout $((SECS + 40)) iperf3 -s -1 -p 5202 -B "$HOST_ADDR"
 		srv=$BG_PID
-		wait_tcp_listen "$HOST_ADDR" 5202
+		wait_kernel_listen 5202
 		run_preloaded timeout $((SECS + 30)) iperf3 -c "$HOST_ADDR" -p 5202 -t "$SECS" $2 \
 			>"$IT_TMP/iperf.out" 2>&1 || { cat "$IT_TMP/iperf.out"; fail "iperf3 ($1 $2) failed"; }
 	fi

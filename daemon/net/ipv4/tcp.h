@@ -168,6 +168,7 @@ struct tcp_sock {
 	uint32_t high_seq;              /* snd_nxt when recovery started */
 	uint8_t ca_state;
 	uint32_t dupacks;
+	bool cwnd_limited;              /* the last write_xmit stopped at cwnd */
 	const struct tcp_congestion_ops *ca_ops;
 	uint64_t ca_priv[TCP_CA_PRIV_SIZE / 8];
 

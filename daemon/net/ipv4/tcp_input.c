@@ -653,7 +653,9 @@ static bool tcp_ack(struct tcp_sock *tp, struct sk_buff *skb)
 			tp->dupacks = 0;
 			if (tp->ca_state == TCP_CA_Disorder && !tp->sacked_bytes)
 				tcp_set_ca_state(tp, TCP_CA_Open);
-			tp->ca_ops->cong_avoid(tp, ack, segs);
+			/* Grow only a window the sender actually used (RFC 7661 spirit). */
+			if (tp->cwnd_limited)
+				tp->ca_ops->cong_avoid(tp, ack, segs);
 			break;
 		}
 		if (tp->snd_cwnd < 1)

@@ -309,6 +309,9 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 	if (tp->reset_pending)
 		return;
 	mss = tcp_current_mss(tp);
+	/* tcp_is_cwnd_limited: still true in slow start while half the window is used. */
+	tp->cwnd_limited = tp->snd_cwnd < tp->snd_ssthresh &&
+			   2 * tcp_packets_in_flight(tp) >= tp->snd_cwnd;
 	while (before(tp->snd_nxt, tp->write_seq)) {
 		uint32_t unsent = tp->write_seq - tp->snd_nxt;
 		uint32_t wnd_end = tp->snd_una + tp->snd_wnd;
@@ -316,8 +319,10 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 		uint8_t flags = TCPHDR_ACK;
 		bool more;
 
-		if (tcp_packets_in_flight(tp) >= tp->snd_cwnd)
+		if (tcp_packets_in_flight(tp) >= tp->snd_cwnd) {
+			tp->cwnd_limited = true;
 			break;
+		}
 		if (!before(tp->snd_nxt, wnd_end))
 			break;
 		if (len > wnd_end - tp->snd_nxt) {
