@@ -310,8 +310,14 @@ int ns_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeo
 		for (int i = 0; i < k; i++) {
 			int sfd = (int)(uint32_t)kev[i].data.u64;
 
-			if ((kev[i].data.u64 & NS_EP_TAG_MASK) == NS_EP_TAG && ns_fd_is_ours(sfd)) {
-				if (n == 0)
+			if ((kev[i].data.u64 & NS_EP_TAG_MASK) == NS_EP_TAG) {
+				/*
+				 * Ours, or a stack fd the application closed while
+				 * another copy of its eventfd lives on (a forked
+				 * process): never hand our tag to the application
+				 * as its epoll_data.
+				 */
+				if (n == 0 && ns_fd_is_ours(sfd))
 					ns_epoll_kick(sfd);
 				continue;
 			}

@@ -584,6 +584,21 @@ static void sock_close_on_owner(void *arg)
 		kept = sk->ops->release(sk);
 	if (sk->doorbell_irq.sd)
 		free_irq(&sk->doorbell_irq);
+	/*
+	 * Our copies of the eventfds go now, not when the memory does: the
+	 * client's epoll registrations of its copy (the same open file) last
+	 * as long as any copy does, and a TCP socket may outlive its client
+	 * by minutes.  release() unhashed the socket under the lookup lock,
+	 * so no receive path can still be about to write them.
+	 */
+	if (sk->notify_fd >= 0) {
+		close(sk->notify_fd);
+		sk->notify_fd = -1;
+	}
+	if (sk->doorbell_fd >= 0) {
+		close(sk->doorbell_fd);
+		sk->doorbell_fd = -1;
+	}
 	if (kept)
 		return;         /* the protocol calls sock_destroy() when done */
 	sock_destroy(sk);

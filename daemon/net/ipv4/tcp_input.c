@@ -845,13 +845,16 @@ static void tcp_data_queue(struct tcp_sock *tp, struct sk_buff *skb)
 		kfree_skb_reason(skb, SKB_DROP_REASON_TCP_OLD_DATA);
 		return;
 	}
-	if (tp->orphan || tp->fin_rcvd) {
-		/* Data after close() (RFC 9293 §3.10.7.4 "abort") or after their FIN. */
-		if (tp->orphan && len) {
-			NET_INC_STATS(TCPABORTONDATA);
-			tcp_send_active_reset(tp);
-			tcp_done(tp);
-		}
+	if (tp->fin_rcvd) {
+		/* Nothing can follow their FIN. */
+		kfree_skb_reason(skb, SKB_DROP_REASON_TCP_CLOSED);
+		return;
+	}
+	if (tp->orphan && len && after(cb->end_seq - (fin ? 1 : 0), tp->rcv_nxt)) {
+		/* New data after close(): nobody will read it (RFC 9293 §3.10.7.4, tcp_rcv_state_process). */
+		NET_INC_STATS(TCPABORTONDATA);
+		tcp_send_active_reset(tp);
+		tcp_done(tp);
 		kfree_skb_reason(skb, SKB_DROP_REASON_TCP_CLOSED);
 		return;
 	}
