@@ -1,7 +1,8 @@
 #!/bin/sh
 # A SYN flood (TCP_SYNFLOOD SYNs, default 100,000, from a raw socket on the
-# kernel side, bounded to 60 s) against a listener on the stack with a
-# small backlog: an established download keeps going, new connections
+# kernel side, bounded to 60 s, from spoofed addresses of the test's subnet
+# that nobody owns, so no RST ever frees a half-open slot) against a
+# listener on the stack with a small backlog: an established download keeps going, new connections
 # still succeed, and SYN cookies are counted (SyncookiesSent/Recv).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tcp_lib.sh"
@@ -26,17 +27,20 @@ slow=$BG_PID
 sleep 0.5
 
 info "flooding $N SYNs"
-bg_in_ns timeout 60 "$PYTHON" - "$HOST_ADDR" "$STACK_ADDR" 8081 "$N" <<'PY'
+# (A background command reads /dev/null, not a here-document: use a file.)
+cat >"$IT_TMP/flood.py" <<'PY'
 import random, socket, struct, sys
-src, dst, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+net, dst, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-sb, db = socket.inet_aton(src), socket.inet_aton(dst)
+db = socket.inet_aton(dst)
+srcs = [socket.inet_aton("%s.%d" % (net, h)) for h in range(100, 200)]
 def csum(b):
     if len(b) % 2: b += b"\0"
     t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
     while t >> 16: t = (t & 0xffff) + (t >> 16)
     return ~t & 0xffff
 for i in range(n):
+    sb = srcs[i % len(srcs)]
     sport = random.randint(1024, 65535)
     seq = random.getrandbits(32)
     tcp = struct.pack("!HHIIBBHHH", sport, port, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
@@ -48,6 +52,7 @@ for i in range(n):
     except OSError:
         pass
 PY
+bg_in_ns timeout 60 "$PYTHON" "$IT_TMP/flood.py" "10.200.$SUBNET" "$STACK_ADDR" 8081 "$N"
 flood=$BG_PID
 sleep 1
 # New connections during the flood.
