@@ -39,6 +39,7 @@
 #include "core/sysctl.h"
 #include "net/ipv4/tcp.h"
 #include "net/socket.h"
+#include "net/wire/arp.h"
 #include "net/wire/ether.h"
 #include "net/wire/ip.h"
 
@@ -1708,6 +1709,121 @@ static void test_active_open(void **state)
 	assert_socks(0);
 }
 
+/* connect() before the peer's address is resolved: ARP first, the SYN when it answers. */
+static void test_active_open_arp(void **state)
+{
+	struct net_device *dev = *state;
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct sockaddr_in sa = sin4(PEER_IP, 82);
+	uint8_t f[128];
+	size_t n;
+	struct conn c;
+	struct seg s;
+
+	memset(&c, 0, sizeof(c));
+	c.dev = dev;
+	tsock_open(&c.t);
+	assert_int_equal(sock_connect(c.t.sk, &sa, sizeof(sa)), -EINPROGRESS);
+	n = fake_tx_pop_frame(f, sizeof(f));
+	assert_true(n >= 42);
+	assert_memory_equal(f, bcast, 6);
+	assert_int_equal(get16(f + 12), ETH_P_ARP);
+	assert_int_equal(fake_tx_count(), 0);
+	/* The reply releases the queued SYN. */
+	n = fb_arp_frame(f, fake_our_mac, ARPOP_REPLY, peer_mac, PEER_IP, fake_our_mac, OUR_IP);
+	assert_int_equal(fake_rx(dev, f, n), 0);
+	pop_seg(&s);
+	assert_int_equal(s.flags, F_SYN);
+	assert_int_equal(s.dport, 82);
+	assert_int_equal(fake_tx_count(), 0);
+	tsock_close(&c.t);
+	assert_socks(0);
+}
+
+/*
+ * Crossed SYNs (RFC 9293 §3.5 figure 7): our SYN and theirs cross; we
+ * answer their SYN with a SYN-ACK (SYN_RECV); their SYN-ACK then completes
+ * the handshake.
+ *
+ * KNOWN BUG (tcp_input.c tcp_rcv_state_process, step 4 "SYN in a
+ * synchronised state"): a SYN_RECV socket that receives a segment with SYN
+ * and seq == irs always resends its SYN-ACK.  That is right for a
+ * retransmitted bare SYN, but the peer's SYN-ACK of a simultaneous open
+ * has seq == irs too: we answer it with another SYN-ACK and stay in
+ * SYN_RECV.  Between two netstack peers each SYN-ACK triggers the next
+ * (a packet storm); against Linux the connect() hangs until a timer or
+ * the peer's data.  Expected (the kernel's "crossed SYN" case in
+ * tcp_validate_incoming): a SYN-ACK whose ack == snd_nxt passes on to the
+ * ACK processing and the socket becomes ESTABLISHED (an ACK may be sent).
+ */
+static void test_simultaneous_open(void **state)
+{
+	struct net_device *dev = *state;
+	struct opt o = { .mss = 1460, .wscale = -1 };
+	struct conn c;
+	struct seg s;
+
+	known_bug("SYN_RECV answers the crossed SYN-ACK with another SYN-ACK");
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	active_open_syn(dev, &c, 83, &s);
+
+	/* Their SYN (no ACK): SYN_RECV, our SYN-ACK with our ISN. */
+	tcp_rx(dev, 83, c.lport, c.pseq, 0, F_SYN, 65535, &o, NULL, 0);
+	conn_pop(&c, &s);
+	assert_int_equal(s.flags, F_SYN | F_ACK);
+	assert_int_equal(s.seq, c.our_isn);
+	assert_int_equal(s.ack, c.pseq + 1);
+	assert_int_equal(shm_tcp_state(&c.t), TCP_SYN_RECV);
+
+	/* Their SYN-ACK (crossing ours): established, and no SYN from us again. */
+	tcp_rx(dev, 83, c.lport, c.pseq, c.our_isn + 1, F_SYN | F_ACK, 65535, &o, NULL, 0);
+	c.pseq++;
+	while (fake_tx_count()) {
+		conn_pop(&c, &s);
+		assert_false(s.flags & F_SYN);
+	}
+	assert_int_equal(shm_tcp_state(&c.t), TCP_ESTABLISHED);
+	assert_true(shm_state(&c.t) & NS_SS_CONNECTED);
+	tsock_abort(&c.t, &c);
+	assert_socks(0);
+}
+
+/*
+ * KNOWN BUG (tcp.c tcp_shutdown): shutdown(SHUT_WR) during SYN_SENT only
+ * sets the SEND_SHUTDOWN bits: no FIN is queued (fin_pending stays false,
+ * state stays SYN_SENT).  When the SYN-ACK arrives the connection is
+ * established and never sends a FIN, so the peer never sees EOF.  Linux
+ * (tcp_close_state: SYN_SENT -> CLOSE) and BSD (tcp_usrclosed) drop the
+ * connection; the alternative is to remember the FIN (fin_pending) and send
+ * it once established.  The test accepts either: after the SYN-ACK the
+ * peer must get a RST or a FIN.
+ */
+static void test_shutdown_in_syn_sent(void **state)
+{
+	struct net_device *dev = *state;
+	struct opt o = { .mss = 1460, .wscale = -1 };
+	bool rst = false, fin = false;
+	struct conn c;
+	struct seg s;
+
+	known_bug("shutdown(SHUT_WR) in SYN_SENT never sends a FIN");
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	active_open_syn(dev, &c, 84, &s);
+	assert_int_equal(sock_shutdown(c.t.sk, SHUT_WR), 0);
+	assert_true(shm_state(&c.t) & NS_SS_SEND_SHUTDOWN);
+	tcp_rx(dev, 84, c.lport, c.pseq, c.our_isn + 1, F_SYN | F_ACK, 65535, &o, NULL, 0);
+	c.pseq++;
+	while (fake_tx_count()) {
+		conn_pop(&c, &s);
+		rst |= s.flags & F_RST;
+		fin |= s.flags & F_FIN;
+	}
+	assert_true(rst || fin);
+	tsock_abort(&c.t, NULL);
+	fake_tx_purge();
+	assert_socks(0);
+}
+
 static void test_active_open_errors(void **state)
 {
 	struct net_device *dev = *state;
@@ -1825,13 +1941,84 @@ static void test_shutdown_wr(void **state)
 	assert_string_equal(st, "TIME-WAIT");
 	assert_int_equal(fake_tx_count(), 0);
 
-	/* With the listener gone, a new SYN on the same ports ends TIME_WAIT (RST: no one). */
-	tsock_close(&l);
+	/* An old-sequence SYN does not end TIME_WAIT: it is challenged. */
+	tcp_rx(dev, c.pport, c.lport, c.pseq - 10, 0, F_SYN, 65535, NULL, NULL, 0);
+	conn_pop(&c, &s);
+	assert_int_equal(s.flags, F_ACK);
+	assert_true(dump_state(id, st, sizeof(st)));
+
+	/* A new SYN above rcv_nxt ends TIME_WAIT and reaches the listener (a new incarnation). */
 	tcp_rx(dev, c.pport, c.lport, c.pseq + 100000, 0, F_SYN, 65535, NULL, NULL, 0);
 	pop_seg(&s);
-	assert_int_equal(s.flags, F_RST | F_ACK);
+	assert_int_equal(s.flags, F_SYN | F_ACK);
 	assert_int_equal(s.ack, c.pseq + 100001);
 	assert_false(dump_state(id, st, sizeof(st)));
+	/* The half-open child goes with a RST. */
+	tcp_rx(dev, c.pport, c.lport, c.pseq + 100001, 0, F_RST, 0, NULL, NULL, 0);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_socks(1);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/* Both FINs cross: FIN_WAIT1 -> CLOSING -> TIME_WAIT (RFC 9293 §3.6 figure 13). */
+static void test_simultaneous_close(void **state)
+{
+	struct net_device *dev = *state;
+	struct tsock l;
+	struct conn c;
+	uint32_t first;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8100, 16);
+	passive_open(dev, &l, 8100, &c, 42100, 0, 65535);
+	first = c.our_isn + 1;
+	assert_int_equal(sock_shutdown(c.t.sk, SHUT_WR), 0);
+	conn_pop(&c, &s);
+	assert_int_equal(s.flags, F_FIN | F_ACK);
+	assert_int_equal(s.seq, first);
+
+	/* Their FIN, not acknowledging ours: ACKed, CLOSING. */
+	conn_send(&c, F_ACK | F_FIN, NULL, 0);
+	conn_expect_ack(&c);
+	assert_int_equal(shm_tcp_state(&c.t), TCP_CLOSING);
+	assert_true(shm_state(&c.t) & NS_SS_RCV_SHUTDOWN);
+
+	/* Their ACK of our FIN: TIME_WAIT. */
+	c.ack = first + 1;
+	conn_send(&c, F_ACK, NULL, 0);
+	assert_int_equal(shm_tcp_state(&c.t), TCP_TIME_WAIT);
+	assert_int_equal(fake_tx_count(), 0);
+	tsock_close(&c.t);
+	/* TIME_WAIT ends on a RST with the right sequence. */
+	conn_send_at(&c, c.pseq, F_RST, NULL, 0);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/* FIN_WAIT1 getting the ACK of our FIN and their FIN at once: straight to TIME_WAIT. */
+static void test_fin_ack_and_fin(void **state)
+{
+	struct net_device *dev = *state;
+	struct tsock l;
+	struct conn c;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8101, 16);
+	passive_open(dev, &l, 8101, &c, 42200, 0, 65535);
+	assert_int_equal(sock_shutdown(c.t.sk, SHUT_WR), 0);
+	conn_pop(&c, &s);
+	assert_int_equal(s.flags, F_FIN | F_ACK);
+	c.ack++;
+	conn_send(&c, F_ACK | F_FIN, "last", 4);
+	conn_expect_ack(&c);
+	assert_int_equal(shm_tcp_state(&c.t), TCP_TIME_WAIT);
+	assert_int_equal(rx_avail(&c.t), 4);
+	tsock_close(&c.t);
+	conn_send_at(&c, c.pseq, F_RST, NULL, 0);
+	tsock_close(&l);
 	assert_socks(0);
 }
 
@@ -2405,8 +2592,13 @@ int main(void)
 		T(test_syn_without_options),
 		T(test_syn_without_options_isn0),
 		T(test_active_open),
+		T(test_active_open_arp),
+		T(test_simultaneous_open),
+		T(test_shutdown_in_syn_sent),
 		T(test_active_open_errors),
 		T(test_shutdown_wr),
+		T(test_simultaneous_close),
+		T(test_fin_ack_and_fin),
 		T(test_peer_fin_then_close),
 		T(test_close_unread_rst),
 		T(test_close_orphan_keeps_data),
