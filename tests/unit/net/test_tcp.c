@@ -869,6 +869,114 @@ static void test_passive_open(void **state)
 	assert_socks(0);
 }
 
+/* Send a SYN from @pport, return our ISN from the SYN-ACK. */
+static uint32_t syn_synack(struct net_device *dev, uint16_t lport, uint16_t pport, uint32_t isn)
+{
+	struct opt o = { .mss = 1460, .wscale = -1 };
+	struct seg s;
+
+	tcp_rx(dev, pport, lport, isn, 0, F_SYN, 65535, &o, NULL, 0);
+	pop_seg(&s);
+	assert_int_equal(s.flags, F_SYN | F_ACK);
+	assert_int_equal(s.dport, pport);
+	return s.seq;
+}
+
+/*
+ * The accept queue holds backlog + 1 connections (the kernel's
+ * sk_acceptq_is_full); a third final ACK is dropped (ListenOverflows) and
+ * the child waits in SYN_RECV for the peer's retransmission; a SYN while
+ * the queue is full is dropped.
+ */
+static void test_accept_queue_overflow(void **state)
+{
+	struct net_device *dev = *state;
+	uint64_t overflows = TCPEXT_MIB(LISTENOVERFLOWS);
+	struct sockaddr_storage peer;
+	struct sockaddr_in *pin = (struct sockaddr_in *)&peer;
+	socklen_t peerlen;
+	uint32_t rx_size, tx_size, isn[3];
+	struct sock *child;
+	struct tsock l;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8103, 1);
+	for (unsigned int i = 0; i < 3; i++)
+		isn[i] = syn_synack(dev, 8103, (uint16_t)(42400 + i), 100u * (i + 1));
+	for (unsigned int i = 0; i < 3; i++)
+		tcp_rx(dev, (uint16_t)(42400 + i), 8103, 100u * (i + 1) + 1, isn[i] + 1, F_ACK, 65535,
+		       NULL, NULL, 0);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(atomic_load(&l.shm->accept_q), 2);
+	assert_int_equal(TCPEXT_MIB(LISTENOVERFLOWS) - overflows, 1);
+
+	/* A new SYN now: dropped, unanswered. */
+	tcp_rx(dev, 42403, 8103, 999, 0, F_SYN, 65535, NULL, NULL, 0);
+	assert_int_equal(fake_tx_count(), 0);
+
+	/* accept() one; the retransmitted ACK of the third now gets it queued. */
+	peerlen = 0;
+	assert_int_equal(sock_accept(l.sk, &child, &rx_size, &tx_size, &peer, &peerlen), 0);
+	assert_int_equal(ntohs(pin->sin_port), 42400);
+	sock_put(child);                /* never attached: an orphan sending its FIN */
+	fake_tx_purge();
+	tcp_rx(dev, 42402, 8103, 301, isn[2] + 1, F_ACK, 65535, NULL, NULL, 0);
+	assert_int_equal(atomic_load(&l.shm->accept_q), 2);
+	assert_int_equal(fake_tx_count(), 0);
+
+	/* The first one's orphan ends with the peer's RST. */
+	tcp_rx(dev, 42400, 8103, 101, 0, F_RST, 0, NULL, NULL, 0);
+
+	/* close() of the listener resets the two never accepted (TCPAbortOnClose). */
+	{
+		uint64_t aborts = TCPEXT_MIB(TCPABORTONCLOSE);
+		struct seg s;
+		bool seen[3] = { false, false, false };
+
+		tsock_close(&l);
+		for (unsigned int i = 0; i < 2; i++) {
+			pop_seg(&s);
+			assert_int_equal(s.flags, F_RST | F_ACK);
+			assert_true(s.dport == 42401 || s.dport == 42402);
+			seen[s.dport - 42400] = true;
+			assert_int_equal(s.seq, isn[s.dport - 42400] + 1);
+		}
+		assert_true(seen[1] && seen[2]);
+		assert_int_equal(fake_tx_count(), 0);
+		assert_int_equal(TCPEXT_MIB(TCPABORTONCLOSE) - aborts, 2);
+	}
+	assert_socks(0);
+}
+
+/* A connection reset while it waits in the accept queue: accept() gives it, dead. */
+static void test_reset_before_accept(void **state)
+{
+	struct net_device *dev = *state;
+	struct sockaddr_storage peer;
+	socklen_t peerlen = 0;
+	uint32_t rx_size, tx_size, isn;
+	struct sock *child;
+	struct tsock l, t;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8104, 16);
+	isn = syn_synack(dev, 8104, 42500, 7000);
+	tcp_rx(dev, 42500, 8104, 7001, isn + 1, F_ACK, 65535, NULL, "abc", 3);
+	fake_tx_purge();                /* its ACK */
+	tcp_rx(dev, 42500, 8104, 7004, 0, F_RST, 0, NULL, NULL, 0);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(atomic_load(&l.shm->accept_q), 1);
+	assert_int_equal(sock_accept(l.sk, &child, &rx_size, &tx_size, &peer, &peerlen), 0);
+	tsock_attach(&t, child, rx_size, tx_size);
+	assert_true(shm_state(&t) & NS_SS_DEAD);
+	assert_int_equal(atomic_load(&t.shm->so_error), ECONNRESET);
+	assert_int_equal(shm_tcp_state(&t), TCP_CLOSE);
+	tsock_close(&t);
+	tsock_close(&l);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_socks(0);
+}
+
 /* ---- receiving: out of order and SACK -------------------------------------------- */
 
 static void test_ofo_sack(void **state)
@@ -2688,6 +2796,8 @@ int main(void)
 		T(test_malformed_dropped),
 		T(test_passive_open),
 		T(test_handshake_ack_with_data),
+		T(test_accept_queue_overflow),
+		T(test_reset_before_accept),
 		T(test_receive_window),
 		T(test_ofo_sack),
 		T(test_rfc5961),
