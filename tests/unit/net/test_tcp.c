@@ -6,12 +6,17 @@
  * checksums verified and its fields asserted.  The peer is 10.200.0.1.
  *
  * Covered: RSTs for closed ports, malformed segments, the passive open
- * with options and the accept queue, data before and after accept(),
- * out-of-order data and SACK, RFC 5961 challenge ACKs, PAWS, sending from
- * the tx ring (MSS, Nagle, the peer's window), fast retransmit (dupacks
- * and SACK), the active open, shutdown and close (FIN, RST on unread
+ * with options and the accept queue (overflow, resets, listener close),
+ * data before and after accept(), out-of-order data and SACK, RFC 5961
+ * challenge ACKs, PAWS, the receive window, sending from the tx ring (MSS,
+ * Nagle, the peer's window, the initial window), fast retransmit (dupacks,
+ * SACK, NewReno partial ACKs), the active open (also before ARP resolves),
+ * ICMP errors, shutdown and close (FIN, simultaneous close, RST on unread
  * data, orphans and TIME_WAIT), SYN cookies, and the pure helpers
  * (tcp_parse_options, CUBIC and Reno arithmetic).
+ *
+ * Tests that show a bug in tcp*.c are marked KNOWN BUG with the cause and
+ * the expected behaviour; they are skipped unless NS_TEST_KNOWN_BUGS=1.
  *
  * No workers run: the socket layer's calls execute inline on the test
  * thread, timers are never armed (mod_timer without a worker does
@@ -1327,7 +1332,12 @@ static void test_send_window(void **state)
 	first = c.our_isn + 1;
 	pattern(data, sizeof(data), 3);
 
-	/* 5000 bytes: full segments of MSS; Nagle holds the 656-byte tail. */
+	/*
+	 * 5000 bytes: full segments of MSS; Nagle holds the 656-byte tail
+	 * until everything in flight is ACKed (RFC 896 as written; Linux's
+	 * Minshall variant would send it at once, no small segment being
+	 * outstanding).
+	 */
 	client_write(&c.t, data, sizeof(data));
 	doorbell(&c.t);
 	for (unsigned int i = 0; i < 3; i++) {
