@@ -881,7 +881,9 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 {
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__ShowRequest show = NETSTACK__SHOW_REQUEST__INIT;
-	Netstack__Reply *reply;
+	Netstack__Reply *reply = NULL, **pages = NULL;
+	Netstack__SockInfo **all = NULL, **saved_sockets = NULL;
+	size_t n_pages = 0, n_all = 0, saved_n = 0;
 	int fd, ret = EXIT_FAIL;
 
 	fd = ctl_open(o);
@@ -900,6 +902,53 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 		ctl_err("unexpected answer to show %s from netstackd", obj->name);
 		goto out_free_reply;
 	}
+	/*
+	 * Sockets come in pages (an IPC message holds a few hundred): keep
+	 * every page's reply alive and gather their sockets into one array
+	 * that the first reply points at while printing.
+	 */
+	if (reply->show->more) {
+		Netstack__ShowReply *r = reply->show;
+
+		n_all = r->n_sockets;
+		all = malloc((n_all ? n_all : 1) * sizeof(*all));
+		if (!all)
+			goto out_free_reply;
+		memcpy(all, r->sockets, n_all * sizeof(*all));
+		for (bool more = r->more; more && n_all;) {
+			Netstack__Reply *next, **np;
+			Netstack__SockInfo **grown;
+			size_t k;
+
+			show.after_id = all[n_all - 1]->sock_id;
+			req.seq++;
+			next = ctl_call(fd, &req);
+			if (!next)
+				goto out_free_reply;
+			np = realloc(pages, (n_pages + 1) * sizeof(*pages));
+			if (!np) {
+				netstack__reply__free_unpacked(next, NULL);
+				goto out_free_reply;
+			}
+			pages = np;
+			pages[n_pages++] = next;
+			if (ctl_reply_failed(next) || next->body_case != NETSTACK__REPLY__BODY_SHOW ||
+			    !next->show)
+				goto out_free_reply;
+			k = next->show->n_sockets;
+			grown = realloc(all, (n_all + k + 1) * sizeof(*all));
+			if (!grown)
+				goto out_free_reply;
+			all = grown;
+			memcpy(all + n_all, next->show->sockets, k * sizeof(*all));
+			n_all += k;
+			more = next->show->more && k;
+		}
+		saved_sockets = r->sockets;
+		saved_n = r->n_sockets;
+		r->sockets = all;
+		r->n_sockets = n_all;
+	}
 
 	if (o->json)
 		ctl_print_json(obj->to_json(reply->show, o));
@@ -908,7 +957,16 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 	ret = 0;
 
 out_free_reply:
+	if (saved_sockets) {
+		/* Give the first reply its own array back before freeing it. */
+		reply->show->sockets = saved_sockets;
+		reply->show->n_sockets = saved_n;
+	}
 	netstack__reply__free_unpacked(reply, NULL);
+	for (size_t i = 0; i < n_pages; i++)
+		netstack__reply__free_unpacked(pages[i], NULL);
+	free(pages);
+	free(all);
 out_close:
 	close(fd);
 	return ret;

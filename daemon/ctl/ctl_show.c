@@ -39,6 +39,8 @@
 #define CTL_NEIGH_SLACK 16
 /* "[::ffff:255.255.255.255]:65535" */
 #define CTL_SOCKADDR_STRLEN 48
+/* Sockets per ss page: about 200 bytes each, well inside one message. */
+#define CTL_SOCK_PAGE 512u
 
 struct ctl_addr {
 	Netstack__LinkAddr msg;         /* first: free(msg) frees the wrapper */
@@ -496,26 +498,46 @@ static struct ctl_sock *ctl_sock_new(const struct sock_info *si, unsigned int ma
 	return cs;
 }
 
-static int ctl_show_sockets(Netstack__ShowReply *reply)
+static int ctl_sock_info_cmp(const void *a, const void *b)
+{
+	const struct sock_info *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * A page of sockets, sorted by id, after @after_id: a reply must fit one
+ * IPC message (NS_IPC_MAX_MSG), and 10,000 sockets do not.
+ */
+static int ctl_show_sockets(Netstack__ShowReply *reply, uint64_t after_id, uint32_t max_items)
 {
 	unsigned int max = sock_count() + CTL_NEIGH_SLACK;
 	unsigned int max_pids = session_count() ? session_count() : 1;
 	struct sock_info *info;
-	unsigned int i, n;
+	unsigned int i, n, first, count;
 	int err = 0;
 
+	if (!max_items || max_items > CTL_SOCK_PAGE)
+		max_items = CTL_SOCK_PAGE;
 	info = calloc(max, sizeof(*info));
 	if (!info)
 		return -ENOMEM;
 	n = sock_dump(info, max);
 	if (!n)
 		goto out_free_info;
-	reply->sockets = calloc(n, sizeof(*reply->sockets));
+	qsort(info, n, sizeof(*info), ctl_sock_info_cmp);
+	for (first = 0; first < n && info[first].id <= after_id; first++)
+		;
+	count = n - first < max_items ? n - first : max_items;
+	reply->more = first + count < n;
+	if (!count)
+		goto out_free_info;
+	reply->sockets = calloc(count, sizeof(*reply->sockets));
 	if (!reply->sockets) {
 		err = -ENOMEM;
 		goto out_free_info;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = first; i < first + count; i++) {
 		struct ctl_sock *cs = ctl_sock_new(&info[i], max_pids);
 
 		if (!cs) {
@@ -574,12 +596,12 @@ out_free_info:
 
 /* --- entry points ---------------------------------------------------------- */
 
-int ctl_show(Netstack__ShowWhat what, Netstack__ShowReply *reply)
+int ctl_show(const Netstack__ShowRequest *rq, Netstack__ShowReply *reply)
 {
 	int err;
 
 	netstack__show_reply__init(reply);
-	switch (what) {
+	switch (rq->what) {
 	case NETSTACK__SHOW_WHAT__SHOW_LINK:
 		err = ctl_show_link(reply);
 		break;
@@ -596,7 +618,7 @@ int ctl_show(Netstack__ShowWhat what, Netstack__ShowReply *reply)
 		err = ctl_show_drops(reply);
 		break;
 	case NETSTACK__SHOW_WHAT__SHOW_SOCKETS:
-		err = ctl_show_sockets(reply);
+		err = ctl_show_sockets(reply, rq->after_id, rq->max_items);
 		break;
 	case NETSTACK__SHOW_WHAT__SHOW_CLIENTS:
 		err = ctl_show_clients(reply);

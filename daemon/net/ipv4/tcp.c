@@ -274,14 +274,9 @@ void tcp_init_transfer(struct tcp_sock *tp)
 	mss = tp->advmss;
 	if (tp->rx_mss && tp->rx_mss < mss)
 		mss = tp->rx_mss;
-	else if (!tp->rx_mss && tp->state != TCP_CLOSE && mss > TCP_MSS_DEFAULT &&
-		 tp->irs)
+	else if (!tp->rx_mss && tp->state != TCP_CLOSE && mss > TCP_MSS_DEFAULT)
 		mss = TCP_MSS_DEFAULT;          /* RFC 9293 §3.7.1: no option, 536 */
-	if (tp->tstamp_ok)
-		mss -= TCPOLEN_TSTAMP_ALIGNED;
-	if (mss < TCP_MIN_MSS)
-		mss = TCP_MIN_MSS;
-	tp->mss_cache = (uint16_t)mss;
+	tp->mss_cache = tcp_mss_options(tp, mss);
 	tp->snd_cwnd = TCP_INIT_CWND;
 	tp->snd_ssthresh = TCP_INFINITE_SSTHRESH;
 	tcp_init_congestion_control(tp);
@@ -570,7 +565,15 @@ static void tcp_tx_ready(struct sock *sk)
 
 	if (!tp || tp->state == TCP_CLOSE || tp->state == TCP_LISTEN)
 		return;
-	tcp_rcv_space_check(tp);
+	if (sk->rx.r) {
+		uint64_t cons = ns_ring_load_cons(&sk->rx);
+
+		/* A window update only when the client consumed something. */
+		if (cons != tp->rx_cons_seen) {
+			tp->rx_cons_seen = cons;
+			tcp_rcv_space_check(tp);
+		}
+	}
 	tcp_push_pending(tp);
 }
 
@@ -583,10 +586,17 @@ static int tcp_shutdown(struct sock *sk, int how)
 		return -EINVAL;
 	switch (tp->state) {
 	case TCP_CLOSE:
+		return -ENOTCONN;
 	case TCP_SYN_SENT:
-		if (tp->state == TCP_CLOSE)
-			return -ENOTCONN;
-		break;
+		/* inet_shutdown: a connection not yet made is abandoned (disconnect). */
+		sk->shut |= bits;
+		if (bits & SEND_SHUTDOWN) {
+			tcp_done(tp);
+			return 0;
+		}
+		sock_state_set(sk, NS_SS_RCV_SHUTDOWN);
+		tcp_wake(tp, NS_WAIT_RX | NS_WAIT_TX);
+		return 0;
 	case TCP_LISTEN:
 		return (bits & RCV_SHUTDOWN) ? 0 : -ENOTCONN;
 	default:

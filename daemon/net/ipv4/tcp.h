@@ -220,6 +220,7 @@ struct tcp_sock {
 	bool nodelay, cork, quickack_opt;
 	bool force_push;                /* the cork timer ran out: send partial segments */
 	uint64_t tx_seen;               /* tx.prod as last read */
+	uint64_t rx_cons_seen;          /* rx.cons as last read (window updates) */
 	int keepidle, keepintvl, keepcnt;       /* seconds, seconds, probes; 0 = sysctl */
 	int linger2;                    /* TCP_LINGER2 seconds, 0 = sysctl */
 	int syn_retries;                /* TCP_SYNCNT, 0 = sysctl */
@@ -426,6 +427,7 @@ void tcp_update_write_seq(struct tcp_sock *tp);
 uint32_t tcp_packets_in_flight(const struct tcp_sock *tp);
 bool tcp_tx_has_unsent(const struct tcp_sock *tp);
 uint16_t tcp_mss_for_mtu(unsigned int mtu);
+uint16_t tcp_mss_options(const struct tcp_sock *tp, uint32_t mss);
 uint32_t tcp_time_stamp(const struct tcp_sock *tp);
 
 /* ---- tcp_timer.c ---- */

@@ -1090,6 +1090,11 @@ int tcp_rcv_state_process(struct tcp_sock *tp, struct sk_buff *skb)
 	}
 
 	/* 4. SYN in a synchronised state (RFC 5961 §4). */
+	if ((fl & TCPHDR_SYN) && tp->state == TCP_SYN_RECV && (fl & TCPHDR_ACK) &&
+	    cb->seq == tp->irs && cb->ack_seq == tp->snd_nxt) {
+		/* Crossed SYNs (simultaneous open): their SYN-ACK acknowledges ours. */
+		fl &= (uint8_t)~TCPHDR_SYN;
+	}
 	if (fl & TCPHDR_SYN) {
 		if (tp->state == TCP_SYN_RECV && cb->seq == tp->irs) {
 			(void)tcp_send_synack(tp);       /* their SYN again: our SYN-ACK was lost */

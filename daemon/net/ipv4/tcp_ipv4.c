@@ -927,46 +927,43 @@ lookup:
 
 /* ---- ICMP errors (tcp_v4_err) ---- */
 
-static void tcp_v4_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t info)
-{
-	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
-	const struct tcphdr_ns *th = (const struct tcphdr_ns *)skb->data;
-	struct tcp_sock *tp;
+/* An ICMP error about one of our segments, as the owner needs it. */
+struct tcp_icmp_err {
+	uint32_t saddr, daddr;          /* our address, the peer's */
+	uint16_t sport, dport;
 	uint32_t seq;
+	uint8_t type, code;
+	uint32_t info;
+};
+
+static void tcp_v4_err_owner(const struct tcp_icmp_err *e)
+{
+	struct tcp_sock *tp;
 	int err = 0;
 
-	if (skb->len < 8)
-		return;
-	seq = ntohl(th->seq);
 	pthread_rwlock_rdlock(&sock_lookup_lock);
-	tp = tcp_lookup_established(iph->saddr, th->source, iph->daddr, th->dest);
-	if (!tp || tp->sk->owner_cpu != smp_processor_id()) {
-		/* Only the owner may touch it; an error on another worker is advisory. */
-		pthread_rwlock_unlock(&sock_lookup_lock);
-		return;
-	}
+	tp = tcp_lookup_established(e->saddr, e->sport, e->daddr, e->dport);
 	pthread_rwlock_unlock(&sock_lookup_lock);
-	if (!between(seq, tp->snd_una, tp->snd_nxt))
+	/* Only the owner runs this, and only the owner frees tp. */
+	if (!tp || !between(e->seq, tp->snd_una, tp->snd_nxt))
 		return;
-	switch (type) {
+	switch (e->type) {
 	case ICMP_DEST_UNREACH:
-		if (code == ICMP_FRAG_NEEDED) {
-			uint32_t mtu = info;
-
-			if (mtu >= 68 && mtu < 65536) {
-				uint16_t mss = tcp_mss_for_mtu(mtu);
+		if (e->code == ICMP_FRAG_NEEDED) {
+			/* Path MTU discovery (RFC 1191): shrink and resend what no longer fits. */
+			if (e->info >= 68 && e->info < 65536) {
+				uint16_t mss = tcp_mss_options(tp, tcp_mss_for_mtu(e->info));
 
 				if (mss < tp->mss_cache) {
 					tp->mss_cache = mss;
-					/* tcp_simple_retransmit: resend what no longer fits. */
 					tcp_retransmit_skb(tp, tp->snd_una, tp->mss_cache);
 				}
 			}
 			return;
 		}
-		err = code == ICMP_PORT_UNREACH ? ECONNREFUSED :
-		      code == ICMP_PROT_UNREACH ? ENOPROTOOPT :
-		      code == ICMP_NET_UNREACH ? ENETUNREACH : EHOSTUNREACH;
+		err = e->code == ICMP_PORT_UNREACH ? ECONNREFUSED :
+		      e->code == ICMP_PROT_UNREACH ? ENOPROTOOPT :
+		      e->code == ICMP_NET_UNREACH ? ENETUNREACH : EHOSTUNREACH;
 		break;
 	case ICMP_TIME_EXCEEDED:
 		err = EHOSTUNREACH;
@@ -974,14 +971,56 @@ static void tcp_v4_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t
 	default:
 		return;
 	}
-	if (tp->state == TCP_SYN_SENT && code != ICMP_FRAG_NEEDED &&
-	    (err == ECONNREFUSED || tp->retransmits)) {
+	if (tp->state == TCP_SYN_SENT && (err == ECONNREFUSED || tp->retransmits)) {
 		/* A hard error during connect (RFC 1122 §4.2.3.9 makes most soft;
 		 * Linux aborts on them once a retransmit failed). */
 		tcp_reset(tp, err);
 		return;
 	}
 	tp->soft_err = err;
+}
+
+static void tcp_v4_err_remote(void *arg)
+{
+	tcp_v4_err_owner(arg);
+	free(arg);
+}
+
+static void tcp_v4_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t info)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
+	const struct tcphdr_ns *th = (const struct tcphdr_ns *)skb->data;
+	struct tcp_icmp_err e, *copy;
+	struct tcp_sock *tp;
+	int owner, cpu = smp_processor_id();
+
+	if (skb->len < 8)
+		return;
+	e.saddr = iph->saddr;
+	e.daddr = iph->daddr;
+	e.sport = th->source;
+	e.dport = th->dest;
+	e.seq = ntohl(th->seq);
+	e.type = type;
+	e.code = code;
+	e.info = info;
+	pthread_rwlock_rdlock(&sock_lookup_lock);
+	tp = tcp_lookup_established(e.saddr, e.sport, e.daddr, e.dport);
+	owner = tp ? tp->sk->owner_cpu : -1;
+	pthread_rwlock_unlock(&sock_lookup_lock);
+	if (!tp)
+		return;
+	if (cpu < 0 || owner == cpu || !softnet_get(owner)) {
+		tcp_v4_err_owner(&e);
+		return;
+	}
+	/* RPS hashed the ICMP message by its outer addresses: hand it to the owner. */
+	copy = malloc(sizeof(*copy));
+	if (!copy)
+		return;
+	*copy = e;
+	if (softnet_call(owner, tcp_v4_err_remote, copy) != 0)
+		free(copy);
 }
 
 const struct net_protocol tcp_protocol = {

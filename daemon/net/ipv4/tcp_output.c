@@ -33,6 +33,16 @@ uint16_t tcp_mss_for_mtu(unsigned int mtu)
 	return (uint16_t)(mss > 65495 ? 65495 : mss);
 }
 
+/* An MSS (payload bytes of a segment without options) less the options every segment carries. */
+uint16_t tcp_mss_options(const struct tcp_sock *tp, uint32_t mss)
+{
+	if (tp->tstamp_ok)
+		mss -= TCPOLEN_TSTAMP_ALIGNED;
+	if (mss < TCP_MIN_MSS)
+		mss = TCP_MIN_MSS;
+	return (uint16_t)mss;
+}
+
 /* Payload bytes per segment, after the options every segment carries. */
 uint32_t tcp_current_mss(struct tcp_sock *tp)
 {

@@ -15,8 +15,10 @@
  * data, orphans and TIME_WAIT), SYN cookies, and the pure helpers
  * (tcp_parse_options, CUBIC and Reno arithmetic).
  *
- * Tests that show a bug in tcp*.c are marked KNOWN BUG with the cause and
- * the expected behaviour; they are skipped unless NS_TEST_KNOWN_BUGS=1.
+ * Seven of these found bugs when they were written (crossed SYNs, SHUT_WR in
+ * SYN_SENT, ICMP errors off the owner worker, PMTU without the timestamp
+ * option, ISN 0 without MSS, a needless window update, an orphan's FIN);
+ * all fixed, the tests stay.
  *
  * No workers run: the socket layer's calls execute inline on the test
  * thread, timers are never armed (mod_timer without a worker does
@@ -66,18 +68,6 @@ static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 static uint64_t drops(enum skb_drop_reason r)
 {
 	return drop_stats_total(r);
-}
-
-/*
- * Tests that show a bug in tcp*.c stay in the suite but are skipped unless
- * NS_TEST_KNOWN_BUGS is set; each names its bug where it calls this.
- */
-static void known_bug(const char *what)
-{
-	if (getenv("NS_TEST_KNOWN_BUGS"))
-		return;
-	print_message("[  SKIP    ] known bug: %s\n", what);
-	skip();
 }
 
 static void set_sysctl(const char *name, const char *value)
@@ -1469,7 +1459,7 @@ static void test_initial_window(void **state)
 }
 
 /*
- * KNOWN BUG (tcp.c tcp_tx_ready -> tcp_output.c tcp_rcv_space_check): the
+ * Once a bug (tcp.c tcp_tx_ready -> tcp_output.c tcp_rcv_space_check): the
  * first doorbell of an accepted connection that has received nothing
  * since the handshake sends a pure ACK (a window update) before the data.
  * tcp_tx_ready runs tcp_rcv_space_check on every doorbell, also when the
@@ -1487,7 +1477,6 @@ static void test_first_write_no_window_update(void **state)
 	struct conn c;
 	struct seg s;
 
-	known_bug("tcp_tx_ready sends a window update when the client only wrote");
 	fake_learn_neigh(dev, PEER_IP, peer_mac);
 	listen_on(&l, 8096, 16);
 	passive_open(dev, &l, 8096, &c, 41600, 7, 512);
@@ -1730,7 +1719,7 @@ static void test_syn_without_options(void **state)
 }
 
 /*
- * KNOWN BUG (tcp.c tcp_init_transfer): "no MSS option" is recognised with
+ * Once a bug (tcp.c tcp_init_transfer): "no MSS option" is recognised with
  * "&& tp->irs", so a peer whose ISN is 0 (as legal as any other) and that
  * sent no MSS option gets 1460-byte segments instead of 536.  The
  * condition state != TCP_CLOSE already tells that a SYN was received; the
@@ -1738,7 +1727,6 @@ static void test_syn_without_options(void **state)
  */
 static void test_syn_without_options_isn0(void **state)
 {
-	known_bug("tcp_init_transfer treats irs == 0 as 'no SYN yet'");
 	syn_without_options(*state, 8099, 41900, 0);
 }
 
@@ -1868,7 +1856,7 @@ static void test_active_open_arp(void **state)
  * answer their SYN with a SYN-ACK (SYN_RECV); their SYN-ACK then completes
  * the handshake.
  *
- * KNOWN BUG (tcp_input.c tcp_rcv_state_process, step 4 "SYN in a
+ * Once a bug (tcp_input.c tcp_rcv_state_process, step 4 "SYN in a
  * synchronised state"): a SYN_RECV socket that receives a segment with SYN
  * and seq == irs always resends its SYN-ACK.  That is right for a
  * retransmitted bare SYN, but the peer's SYN-ACK of a simultaneous open
@@ -1886,7 +1874,6 @@ static void test_simultaneous_open(void **state)
 	struct conn c;
 	struct seg s;
 
-	known_bug("SYN_RECV answers the crossed SYN-ACK with another SYN-ACK");
 	fake_learn_neigh(dev, PEER_IP, peer_mac);
 	active_open_syn(dev, &c, 83, &s);
 
@@ -1912,7 +1899,7 @@ static void test_simultaneous_open(void **state)
 }
 
 /*
- * KNOWN BUG (tcp.c tcp_shutdown): shutdown(SHUT_WR) during SYN_SENT only
+ * Once a bug (tcp.c tcp_shutdown): shutdown(SHUT_WR) during SYN_SENT only
  * sets the SEND_SHUTDOWN bits: no FIN is queued (fin_pending stays false,
  * state stays SYN_SENT).  When the SYN-ACK arrives the connection is
  * established and never sends a FIN, so the peer never sees EOF.  Linux
@@ -1929,7 +1916,6 @@ static void test_shutdown_in_syn_sent(void **state)
 	struct conn c;
 	struct seg s;
 
-	known_bug("shutdown(SHUT_WR) in SYN_SENT never sends a FIN");
 	fake_learn_neigh(dev, PEER_IP, peer_mac);
 	active_open_syn(dev, &c, 84, &s);
 	assert_int_equal(sock_shutdown(c.t.sk, SHUT_WR), 0);
@@ -2005,7 +1991,7 @@ static void icmp_unreach_rx(struct net_device *dev, uint8_t code, uint16_t mtu,
 }
 
 /*
- * KNOWN BUG (tcp_ipv4.c tcp_v4_err): an ICMP error is acted on only when it
+ * Once a bug (tcp_ipv4.c tcp_v4_err): an ICMP error is acted on only when it
  * arrives on the socket's owner worker ("tp->sk->owner_cpu !=
  * smp_processor_id()" returns early; nothing is handed over, not even
  * soft_err).  RPS hashes an ICMP error by its outer addresses and protocol,
@@ -2024,7 +2010,6 @@ static void test_icmp_refused_in_syn_sent(void **state)
 	struct conn c;
 	struct seg syn;
 
-	known_bug("tcp_v4_err ignores errors off the owner worker");
 	fake_learn_neigh(dev, PEER_IP, peer_mac);
 	active_open_syn(dev, &c, 85, &syn);
 	icmp_unreach_rx(dev, ICMP_PORT_UNREACH, 0, &syn);
@@ -2040,7 +2025,7 @@ static void test_icmp_refused_in_syn_sent(void **state)
  * the new path MTU, every segment (headers and options included) fitting
  * in it.
  *
- * KNOWN BUG, besides the owner check above (tcp_ipv4.c tcp_v4_err): the
+ * Once a bug, besides the owner check above (tcp_ipv4.c tcp_v4_err): the
  * new mss_cache is tcp_mss_for_mtu(mtu) = mtu - 40 without the 12 bytes
  * of timestamp option that tcp_init_transfer subtracts, so with
  * timestamps every segment is 12 bytes over the path MTU; the next ICMP
@@ -2058,7 +2043,6 @@ static void test_icmp_frag_needed(void **state)
 	struct seg s, first_seg;
 	uint32_t first;
 
-	known_bug("tcp_v4_err: owner check, and PMTU MSS without the timestamp option");
 	fake_learn_neigh(dev, PEER_IP, peer_mac);
 	listen_on(&l, 8102, 16);
 	passive_open(dev, &l, 8102, &c, 42300, 0, 65535);
@@ -2398,7 +2382,7 @@ static void test_close_orphan_keeps_data(void **state)
 }
 
 /*
- * KNOWN BUG (tcp_input.c, tcp_data_queue): an orphan (closed by the client)
+ * Once a bug (tcp_input.c, tcp_data_queue): an orphan (closed by the client)
  * drops the peer's FIN.  The test "if (tp->orphan || tp->fin_rcvd)" sends
  * every segment with data *or* FIN of an orphan to the abort/drop branch;
  * only data aborts (len > 0), a bare FIN is freed with TCP_CLOSED and never
@@ -2416,7 +2400,6 @@ static void test_orphan_peer_fin(void **state)
 	char st[32];
 	struct seg s;
 
-	known_bug("tcp_data_queue drops a FIN that reaches an orphan");
 	fake_learn_neigh(dev, PEER_IP, peer_mac);
 	listen_on(&l, 8092, 16);
 	passive_open(dev, &l, 8092, &c, 41200, 0, 65535);
