@@ -345,6 +345,8 @@ void tcp_publish_info(struct tcp_sock *tp)
 #undef SNAP
 }
 
+static void tcp_close_listener(struct tcp_sock *lp);
+
 /* ---- operations ---- */
 
 static int tcp_init_sock(struct sock *sk, uint32_t *rx_size, uint32_t *tx_size)
@@ -469,14 +471,86 @@ static int tcp_listen(struct sock *sk, int backlog)
 	return 0;
 }
 
+/*
+ * tcp_disconnect (connect(AF_UNSPEC), and the client after a failed
+ * blocking connect): abort whatever there is and return to a fresh CLOSE
+ * socket that keeps only what bind() fixed.
+ */
+static int tcp_disconnect(struct tcp_sock *tp)
+{
+	struct sock *sk = tp->sk;
+	int old = tp->state;
+
+	if (old == TCP_LISTEN) {
+		tcp_close_listener(tp);
+	} else if (old != TCP_CLOSE && old != TCP_SYN_SENT) {
+		tcp_send_active_reset(tp);
+	}
+	tcp_clear_xmit_timers(tp);
+	if (tp->state != TCP_CLOSE)
+		tcp_set_state(tp, TCP_CLOSE);
+	pthread_rwlock_wrlock(&sock_lookup_lock);
+	tcp_unhash_locked(tp, !(sk->userlocks & SOCK_BINDPORT_LOCK));
+	sk->connected = false;
+	sk->daddr = 0;
+	sk->dport = 0;
+	if (!(sk->userlocks & SOCK_BINDADDR_LOCK))
+		sk->saddr = sk->src = 0;
+	if (!(sk->userlocks & SOCK_BINDPORT_LOCK)) {
+		sk->sport = 0;
+		sk->bound = false;
+		sk->userlocks &= (uint8_t)~SOCK_CONNECT_BIND;
+	}
+	pthread_rwlock_unlock(&sock_lookup_lock);
+	skb_queue_purge_reason(&tp->ofo_queue, SKB_DROP_REASON_TCP_CLOSED);
+	skb_queue_purge_reason(&tp->pre_queue, SKB_DROP_REASON_TCP_CLOSED);
+	tp->ofo_bytes = tp->pre_bytes = 0;
+	tp->n_rcv_sacks = tp->n_sacked = 0;
+	tp->sacked_bytes = 0;
+	/* Unsent data is discarded, as tcp_write_queue_purge. */
+	if (sk->tx.r) {
+		uint64_t prod = ns_ring_load_prod(&sk->tx);
+
+		if (ns_ring_sane(&sk->tx, prod, sk->tx_cons)) {
+			sk->tx_cons = prod;
+			ns_ring_publish_cons(&sk->tx, prod);
+		}
+	}
+	tp->tx_end = UINT64_MAX;
+	tp->fin_pending = tp->fin_sent = tp->fin_rcvd = tp->reset_pending = false;
+	tp->snd_una = tp->snd_nxt = tp->write_seq = 0;
+	tp->retransmits = tp->backoff = tp->probes_out = 0;
+	tp->rto = TCP_TIMEOUT_INIT;
+	tp->srtt_us = tp->mdev_us = tp->rttvar_us = 0;
+	tp->ca_state = TCP_CA_Open;
+	tp->dupacks = 0;
+	tp->rx_mss = 0;
+	tp->irs = 0;
+	tp->sack_ok = sysctl_read(&sysctl_tcp_sack) != 0;
+	tp->tstamp_ok = sysctl_read(&sysctl_tcp_timestamps) != 0;
+	tp->wscale_ok = sysctl_read(&sysctl_tcp_window_scaling) != 0;
+	tp->rcv_wscale = tp->wscale_ok ? tcp_wscale_for(tp->rcv_space) : 0;
+	tp->snd_wscale = 0;
+	tp->ts_recent = 0;
+	tp->ts_recent_stamp = 0;
+	sk->shut = 0;
+	if (sk->shm) {
+		atomic_store_explicit(&sk->shm->so_error, 0, memory_order_relaxed);
+		sock_state_clear(sk, NS_SS_DEAD | NS_SS_CONNECTED | NS_SS_CONNECTING |
+				     NS_SS_LISTENING | NS_SS_RCV_SHUTDOWN | NS_SS_SEND_SHUTDOWN |
+				     (sk->sport ? 0 : NS_SS_BOUND));
+	}
+	tcp_publish_state(tp);
+	tcp_wake(tp, NS_WAIT_RX | NS_WAIT_TX);
+	return 0;
+}
+
 static int tcp_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_t len)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
 
-	if (len >= sizeof(sa_family_t) && uaddr->sa_family == AF_UNSPEC) {
-		/* connect(AF_UNSPEC) disconnects; only meaningful before or after a connection. */
-		return tp->state == TCP_CLOSE ? 0 : -EISCONN;
-	}
+	if (len >= sizeof(sa_family_t) && uaddr->sa_family == AF_UNSPEC)
+		return tcp_disconnect(tp);
 	if (tp->state == TCP_CLOSE) {
 		tcp_init_transfer(tp);
 	}

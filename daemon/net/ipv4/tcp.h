@@ -385,6 +385,7 @@ int tcp_v4_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_t len)
 int tcp_v4_get_port(struct sock *sk, uint32_t addr, uint16_t snum);
 void tcp_hash_established(struct tcp_sock *tp);        /* lookup lock held for writing */
 void tcp_unhash(struct tcp_sock *tp);                  /* takes the lookup lock */
+void tcp_unhash_locked(struct tcp_sock *tp, bool port);  /* lookup lock held for writing */
 void tcp_listen_hash(struct tcp_sock *tp);             /* lookup lock held for writing */
 void tcp_v4_send_reset(struct sock *sk, struct sk_buff *skb);
 uint32_t secure_tcp_seq(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport);

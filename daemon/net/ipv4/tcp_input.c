@@ -166,7 +166,10 @@ void tcp_done(struct tcp_sock *tp)
 	tcp_unhash(tp);
 	if (syn_recv)
 		tcp_child_syn_gone(tp);
-	tcp_publish_bits(tp, NS_SS_DEAD | NS_SS_RCV_SHUTDOWN | NS_SS_SEND_SHUTDOWN, 0);
+	/* DEAD is "shut down both ways" for the client; RCV_SHUTDOWN stays the
+	 * peer's FIN (SOCK_DONE), so that recv() after a reset reports the
+	 * error first, as tcp_recvmsg does. */
+	tcp_publish_bits(tp, NS_SS_DEAD | NS_SS_SEND_SHUTDOWN, 0);
 	tcp_wake(tp, NS_WAIT_RX | NS_WAIT_TX);
 	if (tp->orphan ||
 	    (tp->listener_id && !atomic_load(&tp->in_accept_q) && atomic_load(&sk->refs) == 0 &&
@@ -179,6 +182,8 @@ void tcp_reset(struct tcp_sock *tp, int err)
 {
 	if (tp->state == TCP_ESTABLISHED || tp->state == TCP_CLOSE_WAIT)
 		TCP_INC_STATS(ESTABRESETS);
+	/* The state first: a client woken by the error must see it whole. */
+	tcp_publish_bits(tp, NS_SS_DEAD | NS_SS_SEND_SHUTDOWN, 0);
 	if (tp->sk->shm && err)
 		sock_set_error(tp->sk, err);
 	tcp_done(tp);

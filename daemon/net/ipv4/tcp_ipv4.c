@@ -142,6 +142,19 @@ static void __tcp_unhash(struct tcp_sock *tp)
 	}
 }
 
+/* Unhash under the held write lock; @port: also give the local port back. */
+void tcp_unhash_locked(struct tcp_sock *tp, bool port)
+{
+	struct sock *sk = tp->sk;
+	bool hashed = sk->hashed;
+
+	if (!port)
+		sk->hashed = false;     /* keep it on the bind hash */
+	__tcp_unhash(tp);
+	if (!port)
+		sk->hashed = hashed;
+}
+
 void tcp_unhash(struct tcp_sock *tp)
 {
 	pthread_rwlock_wrlock(&sock_lookup_lock);
