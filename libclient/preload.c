@@ -90,13 +90,11 @@ __attribute__((constructor)) static void ns_preload_init(void)
 }
 
 /*
- * Whether SOCK_STREAM sockets are the stack's when NETSTACK_TCP is unset.
- * false while netstackd does not serve TCP: claiming them would make every
- * program that opens a TCP socket fail, so they stay with the kernel (the
- * one documented exception to "no fall-back").  The one switch to flip
- * when TCP lands; NETSTACK_TCP=1 / =0 overrides it either way.
+ * Whether SOCK_STREAM sockets are the stack's when NETSTACK_TCP is unset:
+ * yes, netstackd serves TCP.  NETSTACK_TCP=0 leaves them to the kernel
+ * (NETSTACK_TCP=1 claims them either way).
  */
-#define NS_CLAIM_STREAM_DEFAULT false
+#define NS_CLAIM_STREAM_DEFAULT true
 
 static bool ns_claim_stream(void)
 {

@@ -1,6 +1,6 @@
 # tcp_lib.sh: helpers shared by the TCP scenarios (sourced after lib.sh).
 
-# Until stream sockets are claimed by default, ask libnetstack.so for them.
+# libnetstack.so claims stream sockets by default; say so explicitly anyway.
 NETSTACK_TCP=1
 export NETSTACK_TCP
 
