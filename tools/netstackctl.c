@@ -122,13 +122,15 @@ static void ctl_print_link(const Netstack__ShowReply *r, const struct ctl_opts *
 			s->tx_carrier_errors, s->collisions,
 		};
 
-		printf("%d: %s: <%s> mtu %u", l->ifindex, l->name,
+		bool loopback = !strcmp(l->kind, "loopback");
+
+		printf("%d: %s: <%s%s> mtu %u", l->ifindex, l->name, loopback ? "LOOPBACK," : "",
 		       l->up ? "UP" : "DOWN", l->mtu);
 		if (l->kind[0])
 			printf(" kind %s", l->kind);
 		printf(" queues %u/%u\n", l->rx_queues, l->tx_queues);
 		if (l->mac[0])
-			printf("    link/ether %s\n", l->mac);
+			printf("    link/%s %s\n", loopback ? "loopback" : "ether", l->mac);
 		for (j = 0; j < l->n_addrs; j++) {
 			const Netstack__LinkAddr *a = l->addrs[j];
 

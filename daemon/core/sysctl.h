@@ -26,7 +26,15 @@ struct ctl_table {
 	 */
 	_Atomic int64_t *data2;
 	int64_t def2;
+	unsigned int flags;         /* CTL_* */
 };
+
+/*
+ * A pair whose first value may exceed the second: an empty range
+ * (net.ipv4.ping_group_range "1 0").  A reversed write is stored as
+ * "1 0", as the kernel normalises it.
+ */
+#define CTL_PAIR_EMPTY 1u
 
 /* Register a module's table (NULL-procname terminated).  Control context. */
 void sysctl_register(const struct ctl_table *table);
