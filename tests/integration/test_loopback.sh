@@ -85,7 +85,7 @@ tap_tx=$(ctl -j link | jget '[l for l in j if l["ifname"] == "'"$TAP"'"][0]["sta
 # ping, a raw socket under LD_PRELOAD (the test runs as root), to 127.0.0.1
 # and to the stack's own address: the stack's lo answers.
 for a in 127.0.0.1 127.1.2.3 "$STACK_ADDR"; do
-	out=$(run_preloaded timeout 10 ping -c 2 -i 0.2 -W 2 "$a" 2>&1)
+	out=$(run_preloaded timeout 20 ping -c 2 -i 0.2 -w 10 "$a" 2>&1)
 	echo "$out"
 	echo "$out" | grep -q '^2 packets transmitted, 2 received' || fail "ping $a through netstackd failed"
 done
