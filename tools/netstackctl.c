@@ -616,7 +616,7 @@ static const struct ctl_object ctl_objects[] = {
 	  "dropped packets counted by reason, most frequent first",
 	  ctl_print_drops, ctl_json_drops },
 	{ "ss", NETSTACK__SHOW_WHAT__SHOW_SOCKETS,
-	  "sockets, like ss(8): state, queues, addresses, processes",
+	  "sockets, like ss(8): udp, icmp, raw; queues, addresses, processes",
 	  ctl_print_ss, ctl_json_ss },
 	{ "clients", NETSTACK__SHOW_WHAT__SHOW_CLIENTS,
 	  "client processes: sockets held, shared memory used",
@@ -661,7 +661,8 @@ static void ctl_usage(FILE *f)
 		"                     ss: also unconnected (UNCONN) and listening sockets;\n"
 		"                     sysctl: every knob, sorted by name\n"
 		"  -w, --write        sysctl: set NAME to VALUE (root or netstackd's user)\n"
-		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all)\n"
+		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all,\n"
+		"                     ICMP ping and raw sockets too)\n"
 		"  -t, --tcp          ss: TCP sockets\n"
 		"  -n, --numeric      ss: accepted; names are never resolved\n"
 		"  -p, --processes    ss: accepted; holding processes are always shown\n"

@@ -2,8 +2,9 @@
  * UDP (RFC 768), mirroring the kernel's net/ipv4/udp.c: udp_rcv ->
  * __udp4_lib_rcv -> __udp4_lib_lookup -> udp_queue_rcv_skb on receive,
  * udp_sendmsg for each record of a client's tx ring, udp_err for ICMP
- * errors, and the socket operations (bind, connect, options, names,
- * shutdown) of SOCK_DGRAM sockets.
+ * errors, and the socket operations (bind, connect, options) of
+ * SOCK_DGRAM sockets.  What UDP shares with ping and raw sockets (the
+ * rings, getname, shutdown, the error queue) is in datagram.c.
  *
  * Context.  Receive and udp_err run on any worker; they find the socket
  * under sock_lookup_lock held for reading and keep it across the
