@@ -44,10 +44,12 @@ _Atomic int64_t sysctl_ping_group_lo = 1;
 _Atomic int64_t sysctl_ping_group_hi = 0;
 
 static const struct ctl_table ping_table[] = {
-	{ "net.ipv4.ping_group_range", &sysctl_ping_group_lo, 0, PING_GID_MAX, 1,
-	  "groups (first last) whose members may create ICMP ping sockets; \"1 0\": nobody",
-	  &sysctl_ping_group_hi, 0, CTL_PAIR_EMPTY },
-	{ NULL, NULL, 0, 0, 0, NULL, NULL, 0, 0 },
+	{ .procname = "net.ipv4.ping_group_range", .data = &sysctl_ping_group_lo,
+	  .min = 0, .max = PING_GID_MAX, .def = 1,
+	  .help = "groups (first last) whose members may create ICMP ping sockets; "
+		  "\"1 0\": nobody",
+	  .data2 = &sysctl_ping_group_hi, .def2 = 0, .flags = CTL_PAIR_EMPTY },
+	{ .procname = NULL },
 };
 
 void ping_init(void)
