@@ -242,15 +242,36 @@ static void report_status(char code, const char *msg)
  * Every client socket costs two eventfds and every client a memfd: take
  * the whole descriptor allowance (the hard limit), as servers do.
  */
-static void raise_nofile(void)
+/*
+ * Every stack socket costs two descriptors here (its notify and doorbell
+ * eventfds), so 10,000 TCP connections need 20,000: raise the soft limit
+ * to the hard one.  Returns the limit now in force.
+ */
+static rlim_t raise_nofile(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return RLIM_INFINITY;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 			ns_warn("cannot raise the descriptor limit: %s", strerror(errno));
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
+	return rl.rlim_cur;
+}
+
+/* Once running: say how far the limit goes if one client could exhaust it. */
+static void report_nofile(rlim_t limit, const struct ns_config *cfg)
+{
+	if (limit != RLIM_INFINITY && limit < (rlim_t)cfg->client_max_sockets * 2 + 64)
+		ns_info("descriptor limit %llu: room for about %llu stack sockets in all, "
+			"fewer than client_max_sockets %u (raise LimitNOFILE or ulimit -Hn); "
+			"beyond it socket() fails with ENFILE",
+			(unsigned long long)limit, (unsigned long long)limit / 2,
+			cfg->client_max_sockets);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -383,6 +404,7 @@ int main(int argc, char **argv)
 	struct event *ev_term = NULL, *ev_int = NULL;
 	struct ipc_server *srv = NULL;
 	struct session_limits limits;
+	rlim_t nofile;
 	char err[1024];
 	int c, status = 1;
 
@@ -474,7 +496,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	nofile = raise_nofile();
 
 	if (softnet_init(cfg.workers) < 0) {
 		snprintf(err, sizeof(err), "cannot create %d workers: %s", cfg.workers,
@@ -517,6 +539,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < cfg.workers; i++)
 		softnet_call_wait(i, barrier_fn, NULL);
 
+	report_nofile(nofile, &cfg);
 	ns_info("ready: %u interface(s), %d worker(s), control socket %s", cfg.n_ifaces,
 		cfg.workers, cfg.socket_path);
 	report_status('R', NULL);

@@ -1,5 +1,6 @@
 /*
- * The datagram data path: sendmsg() produces one record into the tx ring,
+ * The datagram data path (stream sockets go to sock_stream.c from the two
+ * entry points here): sendmsg() produces one record into the tx ring,
  * recvmsg() consumes one from the rx ring, with the errors, flags and
  * control messages of Linux's udp_sendmsg()/udp_recvmsg(), and of
  * ping_v4_sendmsg()/raw_sendmsg() for ICMP ping and raw sockets (their
@@ -189,7 +190,7 @@ static int ns_inet_check_data(struct ns_sock *s, const struct msghdr *msg, size_
 	return len > NS_IP_MAX_PAYLOAD ? -EMSGSIZE : 0;
 }
 
-static int ns_iov_len(const struct iovec *iov, size_t n, size_t *total)
+int ns_iov_len(const struct iovec *iov, size_t n, size_t *total)
 {
 	size_t t = 0;
 
@@ -215,30 +216,18 @@ static bool ns_nonblock(struct ns_sock *s, int flags)
 	return (flags & MSG_DONTWAIT) || __atomic_load_n(&s->nonblock, __ATOMIC_RELAXED);
 }
 
-static void ns_ring_doorbell(struct ns_sock *s)
-{
-	uint64_t one = 1;
-
-	/*
-	 * shm.h: publish prod (release), then read the daemon's flag with a
-	 * seq_cst read-modify-write.  The daemon sets need_kick with an
-	 * exchange; two RMWs on one variable are totally ordered, so either we
-	 * see its 1, or its exchange reads ours and then sees our prod.
-	 */
-	if (atomic_fetch_or_explicit(&s->shm->need_kick, 0, memory_order_seq_cst))
-		(void)!REAL(write)(s->doorbell_fd, &one, sizeof(one));
-}
-
 ssize_t ns_sock_sendmsg(struct ns_sock *s, int fd, const struct msghdr *msg, int flags)
 {
 	struct ns_dgram hdr;
 	size_t len;
+	bool inet;
 	int err;
 
-	bool inet = ns_is_ping(s) || s->type == SOCK_RAW;
-
+	if (s->type == SOCK_STREAM)
+		return ns_stream_sendmsg(s, fd, msg, flags);
 	if (s->type != SOCK_DGRAM && s->type != SOCK_RAW)
-		return -EOPNOTSUPP;     /* stream sockets: not yet */
+		return -EOPNOTSUPP;
+	inet = ns_is_ping(s) || s->type == SOCK_RAW;
 	if (!msg)
 		return -EFAULT;
 	err = ns_iov_len(msg->msg_iov, msg->msg_iovlen, &len);
@@ -300,7 +289,7 @@ ssize_t ns_sock_sendmsg(struct ns_sock *s, int fd, const struct msghdr *msg, int
 		if (err)
 			return err;
 	}
-	ns_ring_doorbell(s);
+	ns_sock_kick(s);
 	return (ssize_t)len;
 }
 
@@ -520,6 +509,8 @@ ssize_t ns_sock_recvmsg(struct ns_sock *s, int fd, struct msghdr *msg, int flags
 	size_t len, copied = 0;
 	int err, r;
 
+	if (s->type == SOCK_STREAM)
+		return ns_stream_recvmsg(s, fd, msg, flags);
 	if (s->type != SOCK_DGRAM && s->type != SOCK_RAW)
 		return -EOPNOTSUPP;
 	if (!msg)

@@ -42,6 +42,8 @@ struct ctl_opts {
 	bool all;
 	bool udp;                   /* ss -u */
 	bool tcp;                   /* ss -t */
+	bool listening;             /* ss -l */
+	bool info;                  /* ss -i */
 	bool write;                 /* sysctl -w */
 };
 
@@ -445,6 +447,8 @@ static bool ctl_ss_match(const Netstack__SockInfo *s, const struct ctl_opts *o)
 
 	if ((o->udp || o->tcp) && !((o->udp && udp) || (o->tcp && tcp)))
 		return false;
+	if (o->listening)
+		return !strcmp(s->state, "LISTEN") || (!tcp && !strcmp(s->state, "UNCONN"));
 	if (!o->all && (!strcmp(s->state, "UNCONN") || !strcmp(s->state, "LISTEN")))
 		return false;
 	return true;
@@ -515,7 +519,7 @@ static void ctl_print_ss(const Netstack__ShowReply *r, const struct ctl_opts *o)
 	}
 	if (netid)
 		printf("%-5s ", "Netid");
-	printf("%-6s %*s %*s %-*s %-*s %s\n", "State", wr, "Recv-Q", ws, "Send-Q",
+	printf("%-10s %*s %*s %-*s %-*s %s\n", "State", wr, "Recv-Q", ws, "Send-Q",
 	       wl, "Local Address:Port", wp, "Peer Address:Port", "Process");
 	for (i = 0; i < n; i++) {
 		const Netstack__SockInfo *s = v[i];
@@ -523,8 +527,18 @@ static void ctl_print_ss(const Netstack__ShowReply *r, const struct ctl_opts *o)
 		ctl_format_pids(pids, sizeof(pids), s);
 		if (netid)
 			printf("%-5s ", s->proto);
-		printf("%-6s %*u %*u %-*s %-*s %s\n", s->state, wr, s->recv_q, ws, s->send_q,
+		printf("%-10s %*u %*u %-*s %-*s %s\n", s->state, wr, s->recv_q, ws, s->send_q,
 		       wl, s->local, wp, s->peer, pids);
+		if (o->info && !strcmp(s->proto, "tcp") && strcmp(s->state, "LISTEN"))
+			printf("\t %s rto:%u rtt:%u.%03u/%u.%03u mss:%u cwnd:%u ssthresh:%u "
+			       "bytes_acked:%llu bytes_received:%llu unacked:%u sacked:%u "
+			       "retrans:%u/%u delivery_rate:%llubps\n",
+			       s->cong, s->rto_ms, s->rtt_us / 1000, s->rtt_us % 1000,
+			       s->rttvar_us / 1000, s->rttvar_us % 1000, s->mss, s->cwnd,
+			       s->ssthresh, (unsigned long long)s->bytes_acked,
+			       (unsigned long long)s->bytes_received, s->unacked, s->sacked,
+			       s->retrans, s->total_retrans,
+			       (unsigned long long)s->delivery_rate * 8u);
 	}
 	free(v);
 }
@@ -553,6 +567,22 @@ static struct json_object *ctl_json_ss(const Netstack__ShowReply *r, const struc
 		json_object_object_add(obj, "pids", pids);
 		ctl_json_add_u64(obj, "drops", s->drops);
 		json_object_object_add(obj, "owner_cpu", json_object_new_int(s->owner_cpu));
+		if (!strcmp(s->proto, "tcp")) {
+			ctl_json_add_str(obj, "cong", s->cong);
+			ctl_json_add_u64(obj, "cwnd", s->cwnd);
+			ctl_json_add_u64(obj, "ssthresh", s->ssthresh);
+			ctl_json_add_u64(obj, "rtt_us", s->rtt_us);
+			ctl_json_add_u64(obj, "rttvar_us", s->rttvar_us);
+			ctl_json_add_u64(obj, "rto_ms", s->rto_ms);
+			ctl_json_add_u64(obj, "mss", s->mss);
+			ctl_json_add_u64(obj, "retrans", s->retrans);
+			ctl_json_add_u64(obj, "total_retrans", s->total_retrans);
+			ctl_json_add_u64(obj, "sacked", s->sacked);
+			ctl_json_add_u64(obj, "unacked", s->unacked);
+			ctl_json_add_u64(obj, "delivery_rate", s->delivery_rate);
+			ctl_json_add_u64(obj, "bytes_acked", s->bytes_acked);
+			ctl_json_add_u64(obj, "bytes_received", s->bytes_received);
+		}
 		json_object_array_add(arr, obj);
 	}
 	free(v);
@@ -664,6 +694,9 @@ static void ctl_usage(FILE *f)
 		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all,\n"
 		"                     ICMP ping and raw sockets too)\n"
 		"  -t, --tcp          ss: TCP sockets\n"
+		"  -l, --listening    ss: only listening (and unconnected UDP) sockets\n"
+		"  -i, --info         ss: TCP internals (cwnd, ssthresh, rtt/rttvar, rto, mss,\n"
+		"                     retransmits, SACKed, delivery rate), like ss -ti\n"
 		"  -n, --numeric      ss: accepted; names are never resolved\n"
 		"  -p, --processes    ss: accepted; holding processes are always shown\n"
 		"  -h, --help         print this help and exit\n"
@@ -982,6 +1015,8 @@ int main(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "udp", no_argument, NULL, 'u' },
 		{ "tcp", no_argument, NULL, 't' },
+		{ "listening", no_argument, NULL, 'l' },
+		{ "info", no_argument, NULL, 'i' },
 		{ "numeric", no_argument, NULL, 'n' },
 		{ "processes", no_argument, NULL, 'p' },
 		{ "write", no_argument, NULL, 'w' },
@@ -994,7 +1029,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:jautnpwh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:jautlinpwh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.socket_path = optarg;
@@ -1010,6 +1045,12 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			o.tcp = true;
+			break;
+		case 'l':
+			o.listening = true;
+			break;
+		case 'i':
+			o.info = true;
 			break;
 		case 'w':
 			o.write = true;

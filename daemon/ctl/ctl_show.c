@@ -31,6 +31,7 @@
 #include "net/core/neighbour.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/snmp.h"
+#include "net/ipv4/tcp.h"
 #include "net/socket.h"
 
 #define CTL_MAC_STRLEN sizeof("aa:bb:cc:dd:ee:ff")
@@ -65,6 +66,7 @@ struct ctl_sock {
 	char proto[8];
 	char local[CTL_SOCKADDR_STRLEN];
 	char peer[CTL_SOCKADDR_STRLEN];
+	char cong[16];
 	uint32_t pids[];                /* msg.pids points here */
 };
 
@@ -347,7 +349,8 @@ static int ctl_counter_add(Netstack__ShowReply *reply, const char *group,
 
 static int ctl_show_stats(Netstack__ShowReply *reply)
 {
-	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX + UDP_MIB_MAX;
+	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX + UDP_MIB_MAX +
+		     TCP_MIB_MAX + LINUX_MIB_MAX;
 	char name[sizeof("OutType255")];
 	unsigned int i;
 	int out, err;
@@ -386,6 +389,19 @@ static int ctl_show_stats(Netstack__ShowReply *reply)
 	}
 	for (i = 0; i < UDP_MIB_MAX; i++) {
 		err = ctl_counter_add(reply, "Udp", udp_mib_names[i], snmp_fold_udp(i), "");
+		if (err)
+			return err;
+	}
+	for (i = 0; i < TCP_MIB_MAX; i++) {
+		uint64_t v = snmp_fold_tcp(i);
+
+		/* CurrEstab is a gauge kept as per-worker deltas: the sum is the count. */
+		err = ctl_counter_add(reply, "Tcp", tcp_mib_names[i], v, "");
+		if (err)
+			return err;
+	}
+	for (i = 0; i < LINUX_MIB_MAX; i++) {
+		err = ctl_counter_add(reply, "TcpExt", tcpext_mib_names[i], snmp_fold_tcpext(i), "");
 		if (err)
 			return err;
 	}
@@ -445,8 +461,23 @@ static struct ctl_sock *ctl_sock_new(const struct sock_info *si, unsigned int ma
 	cs->msg.sock_id = si->id;
 	ctl_strcpy(cs->proto, sizeof(cs->proto), si->proto);
 	cs->msg.proto = cs->proto;
-	/* A connected datagram socket is ESTAB in ss(8); TCP states come later. */
-	cs->msg.state = (char *)(si->connected ? "ESTAB" : "UNCONN");
+	/* A connected datagram socket is ESTAB in ss(8); TCP has its own states. */
+	cs->msg.state = (char *)(si->state ? si->state : si->connected ? "ESTAB" : "UNCONN");
+	cs->msg.cwnd = si->cwnd;
+	cs->msg.ssthresh = si->ssthresh;
+	cs->msg.rtt_us = si->rtt_us;
+	cs->msg.rttvar_us = si->rttvar_us;
+	cs->msg.rto_ms = si->rto_ms;
+	cs->msg.mss = si->mss;
+	cs->msg.retrans = si->retrans;
+	cs->msg.total_retrans = si->total_retrans;
+	cs->msg.sacked = si->sacked;
+	cs->msg.unacked = si->unacked;
+	cs->msg.delivery_rate = si->delivery_rate;
+	cs->msg.bytes_acked = si->bytes_acked;
+	cs->msg.bytes_received = si->bytes_received;
+	ctl_strcpy(cs->cong, sizeof(cs->cong), si->cong);
+	cs->msg.cong = cs->cong;
 	ctl_format_sockaddr(cs->local, si->family, si->bound ? si->saddr : 0,
 			    si->bound ? si->sport : 0);
 	if (si->connected)

@@ -369,8 +369,7 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 			return ipc_send_reply_fds(c, &out->reply, out->fds, out->nfds);
 		break;
 	}
-	if (req->body_case >= NETSTACK__REQUEST__BODY_SOCKET &&
-	    req->body_case <= NETSTACK__REQUEST__BODY_CLOSE)
+	if (session_is_socket_request(req->body_case))
 		return ipc_send_error(c, req->seq, EOPNOTSUPP,
 				      "socket requests need a client (ROLE_CLIENT) Hello");
 	/* Includes bodies added to the protocol after this daemon. */

@@ -37,6 +37,7 @@
 #include "net/ipv4/ip.h"
 #include "net/ipv4/ping.h"
 #include "net/ipv4/raw.h"
+#include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
 #include "net/socket.h"
 
@@ -238,10 +239,9 @@ int sock_create_cred(const struct sock_cred *cred, int domain, int type, int pro
 	*tx_size = roundup_pow2((uint64_t)sk->sndbuf);
 	if (*tx_size < min_ring)
 		*tx_size = roundup_pow2(min_ring);
-
 	/* sk_prot->init: the protocol's own state and checks (ping_group_range). */
 	if (sk->ops->init) {
-		err = sk->ops->init(sk, cred);
+		err = sk->ops->init(sk, cred, rx_size, tx_size);
 		if (err) {
 			pthread_mutex_destroy(&sk->rx_lock);
 			free(sk);
@@ -347,6 +347,8 @@ static void sock_attach_on_owner(void *arg)
 	pthread_rwlock_wrlock(&sock_lookup_lock);
 	sk->shm = shm;
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	if (sk->ops->attached)
+		sk->ops->attached(sk);
 	a->ret = 0;
 }
 
@@ -546,9 +548,53 @@ static void sock_free(void *arg)
 	free(sk);
 }
 
+_Atomic bool sock_shutting_down;
+
+struct sock *sock_alloc_child(const struct sock *parent, int cpu)
+{
+	struct sock *sk = calloc(1, sizeof(*sk));
+
+	if (!sk)
+		return NULL;
+	sk->id = atomic_fetch_add_explicit(&sock_next_id, 1, memory_order_relaxed) + 1;
+	sk->family = parent->family;
+	sk->type = parent->type;
+	sk->protocol = parent->protocol;
+	sk->ops = parent->ops;
+	sk->owner_cpu = cpu;
+	atomic_init(&sk->refs, 0);
+	sk->v6only = parent->v6only;
+	sk->reuseaddr = parent->reuseaddr;
+	sk->reuseport = parent->reuseport;
+	sk->tos = parent->tos;
+	sk->ttl = parent->ttl;
+	sk->rcvbuf = parent->rcvbuf;
+	sk->sndbuf = parent->sndbuf;
+	sk->bound_dev_if = parent->bound_dev_if;
+	sk->pmtudisc = parent->pmtudisc;
+	sk->keepalive = parent->keepalive;
+	sk->linger_onoff = parent->linger_onoff;
+	sk->linger_secs = parent->linger_secs;
+	sk->v4mapped_bind = parent->v4mapped_bind;
+	sk->notify_fd = -1;
+	sk->doorbell_fd = -1;
+	sk->doorbell_irq.fd = -1;
+	pthread_mutex_init(&sk->rx_lock, NULL);
+	sock_list_add(sk);
+	return sk;
+}
+
+void sock_destroy(struct sock *sk)
+{
+	sock_list_del(sk);
+	/* On failure the socket leaks rather than risk a use after free. */
+	(void)softnet_defer(sock_free, sk);
+}
+
 static void sock_close_on_owner(void *arg)
 {
 	struct sock *sk = arg;
+	bool kept = false;
 
 	/*
 	 * What the client put in the tx ring before closing was sent as far
@@ -556,7 +602,8 @@ static void sock_close_on_owner(void *arg)
 	 * would have before close() returned.  Bounded: nobody produces any
 	 * more, and each round consumes up to a budget of records.
 	 */
-	for (unsigned int round = 0; sk->shm && sk->ops->tx_ready && round < 1024; round++) {
+	for (unsigned int round = 0; sk->shm && sk->ops->tx_ready && sk->type != SOCK_STREAM &&
+				     round < 1024; round++) {
 		uint32_t st = atomic_load_explicit(&sk->shm->state, memory_order_relaxed);
 
 		if ((st & NS_SS_DEAD) ||
@@ -566,20 +613,33 @@ static void sock_close_on_owner(void *arg)
 	}
 	sk->closing = true;
 	if (sk->ops->release)
-		sk->ops->release(sk);
+		kept = sk->ops->release(sk);
 	if (sk->doorbell_irq.sd)
 		free_irq(&sk->doorbell_irq);
-	/* On failure the socket leaks rather than risk a use after free. */
-	(void)softnet_defer(sock_free, sk);
+	/*
+	 * Our copies of the eventfds go now, not when the memory does: the
+	 * client's epoll registrations of its copy (the same open file) last
+	 * as long as any copy does, and a TCP socket may outlive its client
+	 * by minutes.  release() unhashed the socket under the lookup lock,
+	 * so no receive path can still be about to write them.
+	 */
+	if (sk->notify_fd >= 0) {
+		close(sk->notify_fd);
+		sk->notify_fd = -1;
+	}
+	if (sk->doorbell_fd >= 0) {
+		close(sk->doorbell_fd);
+		sk->doorbell_fd = -1;
+	}
+	if (kept)
+		return;         /* the protocol calls sock_destroy() when done */
+	sock_destroy(sk);
 }
 
 static void sock_close(struct sock *sk)
 {
-	sock_list_del(sk);
-	if (softnet_call_wait(sk->owner_cpu, sock_close_on_owner, sk) != 0) {
-		/* The call could not be queued (no memory): leak, never free early. */
-		return;
-	}
+	/* The call could not be queued (no memory): leak, never free early. */
+	(void)softnet_call_wait(sk->owner_cpu, sock_close_on_owner, sk);
 }
 
 void sock_put(struct sock *sk)
@@ -1022,6 +1082,8 @@ unsigned int sock_dump(struct sock_info *out, unsigned int max)
 		}
 		si->drops = atomic_load_explicit(&sk->rx_drops, memory_order_relaxed);
 		si->owner_cpu = sk->owner_cpu;
+		if (sk->ops->info)
+			sk->ops->info(sk, si);
 	}
 	pthread_rwlock_unlock(&sock_lookup_lock);
 	pthread_mutex_unlock(&sock_list_lock);
@@ -1049,6 +1111,9 @@ int sock_init(void)
 	err = inet_register_protosw(&udp_protosw);
 	if (err && err != -EEXIST)
 		return err;
+	err = inet_register_protosw(&tcp_protosw);
+	if (err && err != -EEXIST)
+		return err;
 	err = inet_register_protosw(&ping_protosw);
 	if (err && err != -EEXIST)
 		return err;
@@ -1058,8 +1123,16 @@ int sock_init(void)
 	return 0;
 }
 
+static void sock_destroy_on_owner(void *arg)
+{
+	struct sock *sk = arg;
+
+	sk->ops->destroy(sk);
+}
+
 void sock_exit(void)
 {
+	atomic_store(&sock_shutting_down, true);
 	for (;;) {
 		struct sock *sk;
 
@@ -1069,14 +1142,22 @@ void sock_exit(void)
 		if (!sk)
 			break;
 		atomic_store_explicit(&sk->refs, 0, memory_order_relaxed);
-		sock_close(sk);
+		if (sk->closing || !sk->ops->release) {
+			/* Kept by its protocol after close, or never held by a client. */
+			if (sk->ops->destroy)
+				(void)softnet_call_wait(sk->owner_cpu, sock_destroy_on_owner, sk);
+			else
+				(void)softnet_call_wait(sk->owner_cpu, sock_close_on_owner, sk);
+		} else {
+			sock_close(sk);
+		}
 	}
 }
 
 int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
 		struct sockaddr_storage *peer, socklen_t *peerlen)
 {
-	/* Stream sockets land with TCP; until then nothing listens. */
-	(void)sk; (void)child; (void)rx_size; (void)tx_size; (void)peer; (void)peerlen;
-	return -EINVAL;
+	if (!sk->ops->accept)
+		return -EOPNOTSUPP;
+	return sk->ops->accept(sk, child, rx_size, tx_size, peer, peerlen);
 }

@@ -35,6 +35,7 @@
 
 struct sock;
 struct sk_buff;
+struct sock_info;
 
 /*
  * Who creates a socket (the kernel's current_cred()): the client's uid
@@ -52,13 +53,6 @@ extern const struct sock_cred sock_cred_root;
 /* Operations of one (family, type) pair; every function runs on the owner. */
 struct proto_ops {
 	const char *name;               /* "udp", "icmp", "raw", later "tcp" */
-	/*
-	 * The kernel's sk_prot->init: protocol state of a new socket, and the
-	 * protocol's own permission checks against @cred (ping_init_sock).
-	 * 0 or -errno; optional.  Control thread, before the socket is
-	 * visible to anyone.
-	 */
-	int (*init)(struct sock *sk, const struct sock_cred *cred);
 	/* Largest tx record payload (0: NS_DGRAM_MAX, a UDP payload). */
 	uint32_t max_dgram;
 	int (*bind)(struct sock *sk, const struct sockaddr *addr, socklen_t len);
@@ -71,8 +65,31 @@ struct proto_ops {
 	int (*shutdown)(struct sock *sk, int how);
 	/* The doorbell rang (or the worker polls): consume the tx ring. */
 	void (*tx_ready)(struct sock *sk);
-	/* Last reference gone: unhash and free protocol state (not the sock). */
-	void (*release)(struct sock *sk);
+	/*
+	 * Last reference gone.  Returns false when the protocol is done with
+	 * @sk (unhashed; the socket layer frees it), true when it keeps the
+	 * socket alive without its shared memory (a TCP connection closing
+	 * in the background) and will call sock_destroy() itself.  While
+	 * sock_shutting_down is set it must not keep it.
+	 */
+	bool (*release)(struct sock *sk);
+	/* Control thread: sock_accept() (NULL: -EOPNOTSUPP). */
+	int (*accept)(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
+		      struct sockaddr_storage *peer, socklen_t *peerlen);
+	/* Owner: sock_attach() gave the socket its shared memory. */
+	void (*attached)(struct sock *sk);
+	/* Control thread, sock_dump(): fill the protocol's part (state, ...). */
+	void (*info)(struct sock *sk, struct sock_info *si);
+	/* Owner, daemon shutdown: free a socket release() kept. */
+	void (*destroy)(struct sock *sk);
+	/*
+	 * Control thread, sock_create() (the kernel's sk_prot->init): protocol
+	 * state, ring sizes, and the protocol's own permission checks against
+	 * @cred (ping_init_sock).  0 or -errno; optional.  The socket is not
+	 * yet visible to anyone.
+	 */
+	int (*init)(struct sock *sk, const struct sock_cred *cred, uint32_t *rx_size,
+		    uint32_t *tx_size);
 };
 
 /* inetsw: one entry per supported (type, protocol) of AF_INET/AF_INET6. */
@@ -153,6 +170,7 @@ struct sock {
 /* sock.userlocks, as the kernel's sk_userlocks: what bind() fixed. */
 #define SOCK_BINDADDR_LOCK 4
 #define SOCK_BINDPORT_LOCK 8
+#define SOCK_CONNECT_BIND 16     /* port chosen by connect() (inet_hash_connect) */
 
 /* sock.shut, as the kernel's sk_shutdown. */
 #define RCV_SHUTDOWN 1
@@ -229,6 +247,22 @@ int sock_shutdown(struct sock *sk, int how);
 int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
 		struct sockaddr_storage *peer, socklen_t *peerlen);
 
+/*
+ * A protocol's own socket (a TCP child made by a listener): a copy of
+ * @parent's options, no references, no shared memory, owned by worker
+ * @cpu and on the socket list.  NULL if out of memory.  Any worker.
+ */
+struct sock *sock_alloc_child(const struct sock *parent, int cpu);
+
+/*
+ * Free @sk after its owner's batch: for sockets release() kept, and for
+ * children that never reached a session.  Owner worker.
+ */
+void sock_destroy(struct sock *sk);
+
+/* Set while the daemon shuts down (sock_exit): protocols keep nothing. */
+extern _Atomic bool sock_shutting_down;
+
 /* References from sessions.  sock_put() of the last one closes the socket. */
 void sock_hold(struct sock *sk);
 void sock_put(struct sock *sk);
@@ -269,6 +303,13 @@ int sock_recv_error(struct sock *sk, bool peek, struct sock_exterr **out);
 struct sock_info {
 	uint64_t id;
 	const char *proto;
+	const char *state;              /* NULL: UNCONN/ESTAB from connected */
+	/* TCP (ss -ti); zero for others. */
+	uint32_t cwnd, ssthresh, rtt_us, rttvar_us, rto_ms, mss;
+	uint32_t retrans, total_retrans, sacked, unacked, lost;
+	uint64_t delivery_rate, bytes_acked, bytes_received;
+	uint32_t backlog, max_backlog;
+	char cong[16];
 	int family;
 	uint32_t saddr, daddr;
 	uint16_t sport, dport;
@@ -296,6 +337,12 @@ int sk_setsockopt(struct sock *sk, int name, const void *val, socklen_t len);
 int sk_getsockopt(struct sock *sk, int name, void *val, socklen_t *len);
 int do_ip_setsockopt(struct sock *sk, int level, int name, const void *val, socklen_t len);
 int do_ip_getsockopt(struct sock *sk, int level, int name, void *val, socklen_t *len);
+
+/*
+ * inet_getname for IPv4 and v4-mapped AF_INET6 sockets: the bound (or
+ * connected) address, or the peer's (-ENOTCONN without one).  Owner.
+ */
+int inet_getname(struct sock *sk, struct sockaddr_storage *ss, socklen_t *len, bool peer);
 
 /* OR/clear NS_SS_* bits in the control block (no-op before sock_attach).  Any worker. */
 void sock_state_set(struct sock *sk, uint32_t bits);

@@ -17,6 +17,7 @@
 #include "net/ipv4/ping.h"
 #include "net/ipv4/protocol.h"
 #include "net/ipv4/route.h"
+#include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
 #include "net/socket.h"
 #include "net/wire/ether.h"
@@ -44,6 +45,9 @@ int inet_init(void)
 	err = inet_add_protocol(&udp_protocol, IPPROTO_UDP_NS);
 	if (err)
 		return err;
+	err = tcp_init();
+	if (err)
+		return err;
 	err = sock_init();
 	if (err)
 		return err;
@@ -61,4 +65,5 @@ void inet_exit(void)
 	dev_remove_pack(&ip_packet_type);
 	inet_del_protocol(&icmp_protocol, IPPROTO_ICMP_NS);
 	inet_del_protocol(&udp_protocol, IPPROTO_UDP_NS);
+	inet_del_protocol(&tcp_protocol, IPPROTO_TCP);
 }

@@ -251,7 +251,7 @@ int ip4_datagram_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_
 	return 0;
 }
 
-int inet_dgram_getname(struct sock *sk, struct sockaddr_storage *ss, socklen_t *len, bool peer)
+int inet_getname(struct sock *sk, struct sockaddr_storage *ss, socklen_t *len, bool peer)
 {
 	uint32_t addr;
 	uint16_t port;

@@ -97,9 +97,6 @@ int ip4_datagram_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_
  */
 void ip4_datagram_disconnect(struct sock *sk);
 
-/* inet_getname / inet6_getname of a datagram socket (v4-mapped for AF_INET6). */
-int inet_dgram_getname(struct sock *sk, struct sockaddr_storage *ss, socklen_t *len, bool peer);
-
 /*
  * inet_shutdown of a datagram socket: an unconnected one answers ENOTCONN
  * but is shut down all the same (so that a blocked reader wakes up).

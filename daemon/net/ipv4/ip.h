@@ -29,6 +29,9 @@ struct inet_skb_parm {
 
 #define IPCB(skb) ((struct inet_skb_parm *)((skb)->cb))
 
+/* inet_skb_parm.flags on output */
+#define IPSKB_DF 0x01               /* set DF in the header ip_build_and_send_pkt writes */
+
 extern _Atomic int64_t sysctl_ip_default_ttl;
 
 /* packet_type handler for ETH_P_IP.  Consumes the skb.  Worker context. */

@@ -137,7 +137,7 @@ int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 	iph->ihl_version = (IPVERSION << 4) | 5;
 	iph->tos = tos;
 	iph->tot_len = htons((uint16_t)skb->len);
-	iph->frag_off = 0;
+	iph->frag_off = (IPCB(skb)->flags & IPSKB_DF) ? htons(IP_DF) : 0;
 	iph->id = htons(ip_select_ident(saddr, daddr, protocol));
 	iph->ttl = ttl ? ttl : (uint8_t)sysctl_read(&sysctl_ip_default_ttl);
 	iph->protocol = protocol;

@@ -346,11 +346,14 @@ static void ping_tx_ready(struct sock *sk)
 /* ---- socket operations (owner) ------------------------------------------------ */
 
 /* ping_init_sock: only IPv4, and only for members of ping_group_range. */
-static int ping_init_sock(struct sock *sk, const struct sock_cred *cred)
+static int ping_init_sock(struct sock *sk, const struct sock_cred *cred, uint32_t *rx_size,
+			  uint32_t *tx_size)
 {
 	int64_t lo = sysctl_read(&sysctl_ping_group_lo);
 	int64_t hi = sysctl_read(&sysctl_ping_group_hi);
 
+	(void)rx_size;
+	(void)tx_size;
 	if (sk->family != AF_INET)
 		return -EPROTONOSUPPORT;        /* ICMPv6 ping is IPv6's */
 	/*
@@ -461,12 +464,13 @@ static int ping_getsockopt(struct sock *sk, int level, int name, void *val, sock
 	return do_ip_getsockopt(sk, level, name, val, len);
 }
 
-static void ping_release(struct sock *sk)
+static bool ping_release(struct sock *sk)
 {
 	pthread_rwlock_wrlock(&sock_lookup_lock);
 	ping_unhash(sk);
 	sk->connected = false;
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	return false;
 }
 
 static const struct proto_ops ping_ops = {
@@ -479,7 +483,7 @@ static const struct proto_ops ping_ops = {
 	.listen = NULL,                 /* EOPNOTSUPP */
 	.setsockopt = ping_setsockopt,
 	.getsockopt = ping_getsockopt,
-	.getname = inet_dgram_getname,
+	.getname = inet_getname,
 	.shutdown = inet_dgram_shutdown,
 	.tx_ready = ping_tx_ready,
 	.release = ping_release,

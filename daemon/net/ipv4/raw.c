@@ -70,7 +70,7 @@ static void raw_hash_sk(struct sock *sk)
 	pthread_rwlock_unlock(&sock_lookup_lock);
 }
 
-static void raw_unhash_sk(struct sock *sk)
+static bool raw_unhash_sk(struct sock *sk)
 {
 	struct sock **pp = raw_hashslot(sk->protocol);
 
@@ -85,6 +85,7 @@ static void raw_unhash_sk(struct sock *sk)
 	}
 	sk->connected = false;
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	return false;
 }
 
 /*
@@ -332,9 +333,12 @@ static void raw_tx_ready(struct sock *sk)
  * protocol from the start (getsockname shows it as the port) and hashed,
  * IPPROTO_RAW implies IP_HDRINCL, and an ICMP socket filters nothing.
  */
-static int raw_init(struct sock *sk, const struct sock_cred *cred)
+static int raw_init(struct sock *sk, const struct sock_cred *cred, uint32_t *rx_size,
+		    uint32_t *tx_size)
 {
 	(void)cred;
+	(void)rx_size;
+	(void)tx_size;
 	if (sk->family != AF_INET)
 		return -EPROTONOSUPPORT;        /* no IPv6 */
 	sk->sport = htons((uint16_t)sk->protocol);
@@ -459,7 +463,7 @@ static const struct proto_ops raw_ops = {
 	.listen = NULL,                 /* EOPNOTSUPP */
 	.setsockopt = raw_setsockopt,
 	.getsockopt = raw_getsockopt,
-	.getname = inet_dgram_getname,
+	.getname = inet_getname,
 	.shutdown = inet_dgram_shutdown,
 	.tx_ready = raw_tx_ready,
 	.release = raw_unhash_sk,

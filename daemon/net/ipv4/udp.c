@@ -861,12 +861,13 @@ static int udp_getsockopt(struct sock *sk, int level, int name, void *val, sockl
 	return do_ip_getsockopt(sk, level, name, val, len);
 }
 
-static void udp_release(struct sock *sk)
+static bool udp_release(struct sock *sk)
 {
 	pthread_rwlock_wrlock(&sock_lookup_lock);
 	udp_lib_unhash(sk);
 	sk->connected = false;
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	return false;
 }
 
 static const struct proto_ops udp_ops = {
@@ -876,7 +877,7 @@ static const struct proto_ops udp_ops = {
 	.listen = NULL,                 /* EOPNOTSUPP, as sock_no_listen */
 	.setsockopt = udp_setsockopt,
 	.getsockopt = udp_getsockopt,
-	.getname = inet_dgram_getname,
+	.getname = inet_getname,
 	.shutdown = inet_dgram_shutdown,
 	.tx_ready = udp_tx_ready,
 	.release = udp_release,
