@@ -6,11 +6,13 @@
  * handles signals.  Packet work happens on the worker threads started by
  * softnet_start().  Only this file exits the process.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "core/softnet.h"
 #include "core/sysctl.h"
 #include "ctl/ctl.h"
+#include "drivers/loopback.h"
 #include "drivers/tap.h"
 #include "ipc/region.h"
 #include "ipc/server.h"
@@ -350,6 +353,31 @@ static int bring_up_iface(const struct ns_config *cfg, const struct ns_iface_con
 	return 0;
 }
 
+/*
+ * The loopback device, first (ifindex 1, as in the kernel), with
+ * 127.0.0.1/8: the address inetdev_event gives a loopback device when it
+ * comes up, and with it the local route for all of 127/8.
+ */
+static int bring_up_loopback(char *err, size_t errlen)
+{
+	struct net_device *lo = loopback_create();
+	int rc;
+
+	if (!lo) {
+		snprintf(err, errlen, "cannot create the loopback device");
+		return -1;
+	}
+	lo->header_ops = &eth_header_ops;
+	rc = inet_addr_add(lo, htonl(INADDR_LOOPBACK), 8);
+	if (rc == 0)
+		rc = dev_open(lo);
+	if (rc < 0) {
+		snprintf(err, errlen, "lo: cannot bring up: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 static void teardown_devices(void)
 {
 	struct net_device *d;
@@ -357,8 +385,12 @@ static void teardown_devices(void)
 	for (d = netdev_first(); d; d = d->next)
 		dev_close(d);
 	inet_exit();
-	while ((d = netdev_first()) != NULL)
-		tap_destroy(d);
+	while ((d = netdev_first()) != NULL) {
+		if (d == loopback_dev)
+			loopback_destroy(d);
+		else
+			tap_destroy(d);
+	}
 }
 
 int main(int argc, char **argv)
@@ -471,6 +503,8 @@ int main(int argc, char **argv)
 			 strerror(errno));
 		goto fail;
 	}
+	if (bring_up_loopback(err, sizeof(err)) < 0)
+		goto fail_devices;
 	for (unsigned int i = 0; i < cfg.n_ifaces; i++)
 		if (bring_up_iface(&cfg, &cfg.ifaces[i], err, sizeof(err)) < 0)
 			goto fail_devices;

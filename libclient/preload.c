@@ -110,15 +110,22 @@ static bool ns_claim_stream(void)
 	return v;
 }
 
-/* The protocols the stack serves: UDP, and TCP once claimed (0 = default). */
+/*
+ * The protocols the stack serves: UDP, ICMP ping sockets and raw sockets
+ * of IPv4, and TCP once claimed (0 = default).  ICMPv6 ping and IPv6 raw
+ * sockets stay with the kernel: the stack has no IPv6.
+ */
 static bool ns_socket_ours(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (!ns_sock_is_stack(domain, type))
 		return false;
+	if (base == SOCK_RAW)
+		return true;
 	if (base == SOCK_DGRAM)
-		return protocol == 0 || protocol == IPPROTO_UDP;
+		return protocol == 0 || protocol == IPPROTO_UDP ||
+		       (domain == AF_INET && protocol == IPPROTO_ICMP);
 	return ns_claim_stream() && (protocol == 0 || protocol == IPPROTO_TCP);
 }
 

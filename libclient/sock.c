@@ -31,8 +31,10 @@ bool ns_sock_is_stack(int domain, int type)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	return (domain == AF_INET || domain == AF_INET6) &&
-	       (base == SOCK_DGRAM || base == SOCK_STREAM);
+	/* Raw sockets of IPv4 only: raw IPv6 would need IPv6. */
+	return ((domain == AF_INET || domain == AF_INET6) &&
+		(base == SOCK_DGRAM || base == SOCK_STREAM)) ||
+	       (domain == AF_INET && base == SOCK_RAW);
 }
 
 struct ns_sock *ns_sock_get(int fd)
@@ -86,8 +88,8 @@ static int ns_sock_map(struct ns_sock *s, uint64_t off, int kind)
 			       shm->tx_size))
 		return -EPROTO;
 	s->shm = shm;
-	s->max_dgram = shm->max_dgram && shm->max_dgram < NS_DGRAM_MAX ? shm->max_dgram :
-		       NS_DGRAM_MAX;
+	s->max_dgram = shm->max_dgram && shm->max_dgram < NS_DGRAM_LEN_MAX ? shm->max_dgram :
+		       NS_DGRAM_LEN_MAX;
 	return 0;
 }
 
@@ -140,7 +142,10 @@ int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fd
 	s->doorbell_fd = -1;
 	s->nonblock = !!(flags & SOCK_NONBLOCK);
 	s->nfds = 1;
-	err = ns_sock_map(s, shm_off, type == SOCK_DGRAM ? NS_SOCK_DGRAM : NS_SOCK_STREAM);
+	/* inet_create: IPPROTO_RAW sockets always carry their own IP header. */
+	if (type == SOCK_RAW && protocol == IPPROTO_RAW)
+		s->opts |= NS_OPT_HDRINCL;
+	err = ns_sock_map(s, shm_off, type == SOCK_STREAM ? NS_SOCK_STREAM : NS_SOCK_DGRAM);
 	if (err) {
 		ns_sock_put(s);         /* tells the daemon */
 		ns_close_fds(fds, 2);
@@ -336,7 +341,8 @@ int ns_sock_autobind(struct ns_sock *s)
 	struct sockaddr_in any4 = { .sin_family = AF_INET };
 	int err;
 
-	if (__atomic_load_n(&s->bound, __ATOMIC_ACQUIRE) ||
+	/* A raw socket is bound to its protocol from the start (no autobind). */
+	if (s->type == SOCK_RAW || __atomic_load_n(&s->bound, __ATOMIC_ACQUIRE) ||
 	    (atomic_load(&s->shm->state) & NS_SS_BOUND))
 		return 0;
 	if (s->domain == AF_INET6)
@@ -538,7 +544,36 @@ static unsigned int ns_opt_bit(int level, int name)
 		return NS_OPT_RECVTTL;
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
 		return NS_OPT_V6ONLY;
+	if (level == IPPROTO_IP && name == IP_HDRINCL)
+		return NS_OPT_HDRINCL;
 	return 0;
+}
+
+/*
+ * sock_set_timestamp: turning one SO_TIMESTAMP* on picks the control
+ * message; turning any of them off stops stamping.
+ */
+static void ns_opt_timestamp(struct ns_sock *s, int name, bool on)
+{
+	unsigned int clear = NS_OPT_TSTAMP | NS_OPT_TSTAMPNS | NS_OPT_TSTAMP_NEW;
+	unsigned int set = 0;
+
+	if (on) {
+		set = NS_OPT_TSTAMP;
+		if (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW)
+			set |= NS_OPT_TSTAMPNS;
+		if (name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW)
+			set |= NS_OPT_TSTAMP_NEW;
+	}
+	__atomic_and_fetch(&s->opts, ~clear, __ATOMIC_RELAXED);
+	__atomic_or_fetch(&s->opts, set, __ATOMIC_RELAXED);
+}
+
+static bool ns_is_timestamp(int level, int name)
+{
+	return level == SOL_SOCKET &&
+	       (name == SO_TIMESTAMP_OLD || name == SO_TIMESTAMP_NEW ||
+		name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
 }
 
 int ns_sock_setsockopt(struct ns_sock *s, int level, int name, const void *val, socklen_t len)
@@ -585,6 +620,8 @@ int ns_sock_setsockopt(struct ns_sock *s, int level, int name, const void *val, 
 	err = ns_ipc_simple(s->sess, &req, NULL);
 	if (err)
 		return -err;
+	if (ns_is_timestamp(level, name))
+		ns_opt_timestamp(s, name, ns_opt_bool(val, len));
 	bit = ns_opt_bit(level, name);
 	if (bit) {
 		if (ns_opt_bool(val, len))

@@ -37,6 +37,10 @@ enum {
 	NS_OPT_RECVTTL = 1u << 2,       /* IP_RECVTTL: IP_TTL cmsg */
 	NS_OPT_BROADCAST = 1u << 3,     /* SO_BROADCAST: may send to 255.255.255.255 */
 	NS_OPT_V6ONLY = 1u << 4,        /* IPV6_V6ONLY */
+	NS_OPT_HDRINCL = 1u << 5,       /* IP_HDRINCL (raw): the data is an IP packet */
+	NS_OPT_TSTAMP = 1u << 6,        /* SO_TIMESTAMP*: a receive time cmsg */
+	NS_OPT_TSTAMPNS = 1u << 7,      /* ... as a timespec (SO_TIMESTAMPNS) */
+	NS_OPT_TSTAMP_NEW = 1u << 8,    /* ... with the _NEW cmsg type */
 };
 
 /* A setsockopt the application made, replayed on a kernel socket (bypass). */

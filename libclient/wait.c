@@ -100,7 +100,9 @@ unsigned int ns_sock_poll(struct ns_sock *s)
 	st = atomic_load_explicit(&s->shm->state, memory_order_seq_cst);
 	if (ns_sock_dead(s))
 		return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | POLLHUP;
-	if (atomic_load_explicit(&s->shm->so_error, memory_order_relaxed))
+	/* datagram_poll: a pending error or a non-empty error queue. */
+	if (atomic_load_explicit(&s->shm->so_error, memory_order_relaxed) ||
+	    (st & NS_SS_ERRQUEUE))
 		mask |= POLLERR;
 	if ((st & NS_SS_RCV_SHUTDOWN) && (st & NS_SS_SEND_SHUTDOWN))
 		mask |= POLLHUP;

@@ -124,13 +124,15 @@ static void ctl_print_link(const Netstack__ShowReply *r, const struct ctl_opts *
 			s->tx_carrier_errors, s->collisions,
 		};
 
-		printf("%d: %s: <%s> mtu %u", l->ifindex, l->name,
+		bool loopback = !strcmp(l->kind, "loopback");
+
+		printf("%d: %s: <%s%s> mtu %u", l->ifindex, l->name, loopback ? "LOOPBACK," : "",
 		       l->up ? "UP" : "DOWN", l->mtu);
 		if (l->kind[0])
 			printf(" kind %s", l->kind);
 		printf(" queues %u/%u\n", l->rx_queues, l->tx_queues);
 		if (l->mac[0])
-			printf("    link/ether %s\n", l->mac);
+			printf("    link/%s %s\n", loopback ? "loopback" : "ether", l->mac);
 		for (j = 0; j < l->n_addrs; j++) {
 			const Netstack__LinkAddr *a = l->addrs[j];
 
@@ -644,7 +646,7 @@ static const struct ctl_object ctl_objects[] = {
 	  "dropped packets counted by reason, most frequent first",
 	  ctl_print_drops, ctl_json_drops },
 	{ "ss", NETSTACK__SHOW_WHAT__SHOW_SOCKETS,
-	  "sockets, like ss(8): state, queues, addresses, processes",
+	  "sockets, like ss(8): udp, icmp, raw; queues, addresses, processes",
 	  ctl_print_ss, ctl_json_ss },
 	{ "clients", NETSTACK__SHOW_WHAT__SHOW_CLIENTS,
 	  "client processes: sockets held, shared memory used",
@@ -689,7 +691,8 @@ static void ctl_usage(FILE *f)
 		"                     ss: also unconnected (UNCONN) and listening sockets;\n"
 		"                     sysctl: every knob, sorted by name\n"
 		"  -w, --write        sysctl: set NAME to VALUE (root or netstackd's user)\n"
-		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all)\n"
+		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all,\n"
+		"                     ICMP ping and raw sockets too)\n"
 		"  -t, --tcp          ss: TCP sockets\n"
 		"  -l, --listening    ss: only listening (and unconnected UDP) sockets\n"
 		"  -i, --info         ss: TCP internals (cwnd, ssthresh, rtt/rttvar, rto, mss,\n"

@@ -39,10 +39,12 @@
 	X(IP_FRAG, "IPv4 fragment (reassembly not enabled)")                       \
 	X(IP_NOPROTO, "no handler for the IP protocol")                            \
 	X(IP_OUTNOROUTES, "no route to the destination")                           \
+	X(IP_INVALID_DEST, "IPv4 destination is loopback on a non-loopback device (martian)") \
 	X(ICMP_TRUNCATED, "ICMP message shorter than its header")                  \
 	X(ICMP_CSUM, "ICMP checksum wrong")                                        \
 	X(ICMP_TYPE, "ICMP type not handled")                                      \
 	X(ICMP_RATELIMIT, "ICMP error suppressed by rate limit")                   \
+	X(PING_NO_SOCKET, "echo reply whose identifier no ping or raw socket holds") \
 	X(UDP_TRUNCATED, "UDP header truncated, or its length field bad")          \
 	X(UDP_CSUM, "UDP checksum wrong")                                          \
 	X(UDP_NO_SOCKET, "no UDP socket bound to the destination port")            \
@@ -50,6 +52,10 @@
 	X(UDP_SOCK_DEAD, "UDP socket's shared memory corrupted by its client")     \
 	X(UDP_SND_INVALID, "bad datagram record in a client's transmit ring")      \
 	X(UDP_SND_ERROR, "UDP send refused before IP (EACCES, EPIPE, no port)")    \
+	X(SOCK_RCVBUF, "ping or raw socket receive buffer (SO_RCVBUF) or ring full") \
+	X(SOCK_DEAD, "ping or raw socket's shared memory corrupted by its client") \
+	X(SOCK_SND_INVALID, "bad record in a ping or raw socket's transmit ring")  \
+	X(SOCK_SND_ERROR, "ping or raw send refused before IP (EINVAL, EACCES, EPIPE)") \
 	X(TCP_NOT_HOST, "TCP segment not addressed to this host (broadcast/multicast)") \
 	X(TCP_TRUNCATED, "TCP segment shorter than its header")                    \
 	X(TCP_BAD_DOFF, "TCP data offset below 5 words or beyond the segment")     \

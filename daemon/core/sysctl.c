@@ -148,7 +148,10 @@ static int sysctl_set_pair(const struct ctl_table *t, const char *value, char *e
 	}
 	if (rc)
 		return rc;
-	if (lo > hi) {
+	if (lo > hi && (t->flags & CTL_PAIR_EMPTY)) {
+		lo = 1;
+		hi = 0;
+	} else if (lo > hi) {
 		snprintf(err, errlen, "%s: %" PRId64 " is above %" PRId64, t->procname, lo, hi);
 		return -EINVAL;
 	}

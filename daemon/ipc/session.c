@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,7 @@ err_unplace:
 static void session_socket(struct session *s, const Netstack__SocketRequest *rq,
 			   struct session_reply *out)
 {
+	struct sock_cred cred;
 	struct sess_sock *ss;
 	struct sess_ent *e;
 	struct sock *sk;
@@ -479,7 +481,11 @@ static void session_socket(struct session *s, const Netstack__SocketRequest *rq,
 		session_fail(out, ENOMEM, NULL);
 		goto err_free;
 	}
-	err = sock_create(rq->domain, rq->type, rq->protocol, &sk, &ss->rx_size, &ss->tx_size);
+	/* The kernel checks the caller's credentials: SO_PEERCRED's uid and gid. */
+	cred.uid = s->uid;
+	cred.gid = s->gid;
+	err = sock_create_cred(&cred, rq->domain, rq->type, rq->protocol, &sk, &ss->rx_size,
+			       &ss->tx_size);
 	if (err) {
 		session_fail(out, -err, NULL);
 		goto err_free;
@@ -686,6 +692,72 @@ static void session_getname(struct session *s, const Netstack__NameRequest *rq,
 	out->reply.getname = &out->body.getname;
 }
 
+/* A sockaddr of @sk's family for @addr:@port (v4-mapped for AF_INET6); its length. */
+static uint32_t session_sockaddr(const struct sock *sk, struct sockaddr_storage *ss,
+				 uint32_t addr, uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (sk->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		sin6->sin6_addr.s6_addr[10] = 0xff;
+		sin6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sin6->sin6_addr.s6_addr[12], &addr, 4);
+		return sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		sin->sin_addr.s_addr = addr;
+		return sizeof(*sin);
+	}
+}
+
+/* recvmsg(MSG_ERRQUEUE): ip_recv_error's data, the client builds the message. */
+static void session_recverr(struct session *s, const Netstack__RecvErrRequest *rq,
+			    struct session_reply *out)
+{
+	struct sock *sk = session_sock(s, rq->sock_id, out);
+	Netstack__RecvErrReply *r = &out->body.recverr;
+	struct sockaddr_in *off = (struct sockaddr_in *)&out->buf.err.offender;
+	struct sock_exterr *e;
+	uint32_t len;
+	int err;
+
+	if (!sk)
+		return;
+	err = sock_recv_error(sk, rq->peek, &e);
+	if (err) {
+		session_fail(out, -err, NULL);
+		return;
+	}
+	netstack__recv_err_reply__init(r);
+	r->ee_errno = e->ee_errno;
+	r->ee_origin = e->ee_origin;
+	r->ee_type = e->ee_type;
+	r->ee_code = e->ee_code;
+	r->ee_info = e->ee_info;
+	r->ttl = e->ttl;
+	r->tos = e->tos;
+	memset(off, 0, sizeof(out->buf.err.offender));
+	off->sin_family = AF_INET;
+	off->sin_addr.s_addr = e->offender;
+	r->offender.data = (uint8_t *)off;
+	r->offender.len = sizeof(*off);
+	r->addr.len = session_sockaddr(sk, &out->buf.err.addr, e->daddr, e->port);
+	r->addr.data = (uint8_t *)&out->buf.err.addr;
+	len = e->len < SESSION_ERR_PAYLOAD_MAX ? e->len : SESSION_ERR_PAYLOAD_MAX;
+	memcpy(out->buf.err.payload, e->data, len);
+	r->payload.data = out->buf.err.payload;
+	r->payload.len = len;
+	free(e);
+	out->reply.body_case = NETSTACK__REPLY__BODY_RECVERR;
+	out->reply.recverr = r;
+}
+
 static void session_close(struct session *s, uint64_t id, struct session_reply *out)
 {
 	struct sess_sock *ss = session_remove(s, id);
@@ -700,7 +772,7 @@ static void session_close(struct session *s, uint64_t id, struct session_reply *
 bool session_is_socket_request(Netstack__Request__BodyCase body)
 {
 	return (body >= NETSTACK__REQUEST__BODY_SOCKET && body <= NETSTACK__REQUEST__BODY_CLOSE) ||
-	       body == NETSTACK__REQUEST__BODY_ACCEPT;
+	       body == NETSTACK__REQUEST__BODY_ACCEPT || body == NETSTACK__REQUEST__BODY_RECVERR;
 }
 
 bool session_request(struct session *s, const Netstack__Request *req,
@@ -745,6 +817,9 @@ bool session_request(struct session *s, const Netstack__Request *req,
 		break;
 	case NETSTACK__REQUEST__BODY_CLOSE:
 		session_close(s, req->close->sock_id, out);
+		break;
+	case NETSTACK__REQUEST__BODY_RECVERR:
+		session_recverr(s, req->recverr, out);
 		break;
 	case NETSTACK__REQUEST__BODY_ACCEPT:
 		session_accept(s, req->accept, out);

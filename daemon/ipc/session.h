@@ -33,6 +33,8 @@ struct session_limits {
 /* Largest getsockopt value returned (longer optlen is cut to this). */
 #define SESSION_OPT_MAX 1024u
 #define SESSION_PROGRAM_LEN 64
+/* Largest error queue payload returned (an ICMP error quotes at most 576 bytes). */
+#define SESSION_ERR_PAYLOAD_MAX 576u
 
 /*
  * What to answer one request with: the Reply (seq, error, body pointing
@@ -47,6 +49,7 @@ struct session_reply {
 		Netstack__SocketReply socket;
 		Netstack__GetsockoptReply getsockopt;
 		Netstack__NameReply getname;
+		Netstack__RecvErrReply recverr;
 		Netstack__AcceptReply accept;
 	} body;
 	int fds[2];
@@ -55,6 +58,10 @@ struct session_reply {
 	union {
 		struct sockaddr_storage ss;     /* names; accept's peer */
 		unsigned char opt[SESSION_OPT_MAX];
+		struct {
+			struct sockaddr_storage addr, offender;
+			unsigned char payload[SESSION_ERR_PAYLOAD_MAX];
+		} err;
 	} buf;
 };
 

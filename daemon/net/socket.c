@@ -35,6 +35,8 @@
 #include "core/softnet.h"
 #include "core/sysctl.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/ping.h"
+#include "net/ipv4/raw.h"
 #include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
 #include "net/socket.h"
@@ -92,11 +94,13 @@ int inet_register_protosw(const struct inet_protosw *p)
 
 /*
  * inet_create's lookup: the first entry of @type whose protocol matches,
- * where protocol 0 takes the type's default.  -ESOCKTNOSUPPORT when the
+ * where protocol 0 takes the type's default and an entry of protocol
+ * IPPROTO_IP (raw) takes any protocol but 0.  -ESOCKTNOSUPPORT when the
  * type has no entry, -EPROTONOSUPPORT when its entries do not match.
  */
 static int inetsw_lookup(int type, int *protocol, const struct inet_protosw **out)
 {
+	const struct inet_protosw *wild = NULL;
 	int err = -ESOCKTNOSUPPORT;
 
 	for (unsigned int i = 0; i < n_inetsw; i++) {
@@ -104,12 +108,22 @@ static int inetsw_lookup(int type, int *protocol, const struct inet_protosw **ou
 
 		if (p->type != type)
 			continue;
+		err = -EPROTONOSUPPORT;
+		if (p->protocol == IPPROTO_IP) {
+			/* The wildcard answers only when no specific entry does. */
+			if (*protocol != IPPROTO_IP && !wild)
+				wild = p;
+			continue;
+		}
 		if (*protocol == p->protocol || *protocol == 0) {
 			*protocol = p->protocol;
 			*out = p;
 			return 0;
 		}
-		err = -EPROTONOSUPPORT;
+	}
+	if (wild) {
+		*out = wild;
+		return 0;
 	}
 	/* Types the kernel serves that we do not yet: the protocol is what is missing. */
 	if (err == -ESOCKTNOSUPPORT && (type == SOCK_STREAM || type == SOCK_RAW))
@@ -164,11 +178,20 @@ static uint32_t roundup_pow2(uint64_t v)
 	return p;
 }
 
+const struct sock_cred sock_cred_root = { .uid = 0, .gid = 0 };
+
 int sock_create(int domain, int type, int protocol, struct sock **out,
 		uint32_t *rx_size, uint32_t *tx_size)
 {
+	return sock_create_cred(&sock_cred_root, domain, type, protocol, out, rx_size, tx_size);
+}
+
+int sock_create_cred(const struct sock_cred *cred, int domain, int type, int protocol,
+		     struct sock **out, uint32_t *rx_size, uint32_t *tx_size)
+{
 	const struct inet_protosw *answer = NULL;
-	uint32_t min_ring = ns_dgram_record_size(NS_DGRAM_MAX);
+	/* Any record fits: a UDP payload on tx, a whole IPv4 packet on rx (raw). */
+	uint32_t min_ring = ns_dgram_record_size(NS_DGRAM_LEN_MAX);
 	struct sock *sk;
 	int workers = nr_workers > 0 ? nr_workers : 1;
 	int err;
@@ -185,6 +208,9 @@ int sock_create(int domain, int type, int protocol, struct sock **out,
 	err = inetsw_lookup(type, &protocol, &answer);
 	if (err)
 		return err;
+	/* inet_create: a raw socket needs CAP_NET_RAW, which only root's clients have here. */
+	if (type == SOCK_RAW && cred->uid != 0)
+		return -EPERM;
 
 	sk = calloc(1, sizeof(*sk));
 	if (!sk)
@@ -213,15 +239,15 @@ int sock_create(int domain, int type, int protocol, struct sock **out,
 	*tx_size = roundup_pow2((uint64_t)sk->sndbuf);
 	if (*tx_size < min_ring)
 		*tx_size = roundup_pow2(min_ring);
+	/* sk_prot->init: the protocol's own state and checks (ping_group_range). */
 	if (sk->ops->init) {
-		err = sk->ops->init(sk, rx_size, tx_size);
+		err = sk->ops->init(sk, cred, rx_size, tx_size);
 		if (err) {
 			pthread_mutex_destroy(&sk->rx_lock);
 			free(sk);
 			return err;
 		}
 	}
-
 	sock_list_add(sk);
 	*out = sk;
 	return 0;
@@ -264,7 +290,7 @@ static void sock_attach_on_owner(void *arg)
 	struct sock_attach_args *a = arg;
 	struct sock *sk = a->sk;
 	struct ns_sock_shm *shm = a->shm;
-	uint32_t max = NS_DGRAM_MAX;
+	uint32_t max = sk->ops->max_dgram ? sk->ops->max_dgram : NS_DGRAM_MAX;
 	char name[32];
 
 	if (ns_dgram_record_size(max) > a->tx_size)
@@ -512,6 +538,12 @@ static void sock_free(void *arg)
 		close(sk->notify_fd);
 	if (sk->doorbell_fd >= 0)
 		close(sk->doorbell_fd);
+	while (sk->errq_head) {
+		struct sock_exterr *e = sk->errq_head;
+
+		sk->errq_head = e->next;
+		free(e);
+	}
 	pthread_mutex_destroy(&sk->rx_lock);
 	free(sk);
 }
@@ -646,6 +678,38 @@ void sock_set_error(struct sock *sk, int err)
 	sock_wake(sk, NS_WAIT_RX | NS_WAIT_TX);
 }
 
+int sock_recv_error(struct sock *sk, bool peek, struct sock_exterr **out)
+{
+	struct sock_exterr *e, *copy = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&sk->rx_lock);
+	e = sk->errq_head;
+	if (!e) {
+		err = -EAGAIN;
+	} else if (peek) {
+		copy = malloc(sizeof(*e) + e->len);
+		if (copy) {
+			memcpy(copy, e, sizeof(*e) + e->len);
+			copy->next = NULL;
+		} else {
+			err = -ENOMEM;
+		}
+	} else {
+		sk->errq_head = e->next;
+		if (!sk->errq_head)
+			sk->errq_tail = NULL;
+		sk->errq_len--;
+		e->next = NULL;
+		copy = e;
+	}
+	if (!sk->errq_head)
+		sock_state_clear(sk, NS_SS_ERRQUEUE);
+	pthread_mutex_unlock(&sk->rx_lock);
+	*out = copy;
+	return err;
+}
+
 void sock_state_set(struct sock *sk, uint32_t bits)
 {
 	if (sk->shm)
@@ -760,6 +824,19 @@ int sk_setsockopt(struct sock *sk, int name, const void *val, socklen_t len)
 		sk->linger_onoff = ling.l_onoff != 0;
 		sk->linger_secs = ling.l_linger;
 		return 0;
+	case SO_TIMESTAMP_OLD:
+	case SO_TIMESTAMP_NEW:
+	case SO_TIMESTAMPNS_OLD:
+	case SO_TIMESTAMPNS_NEW:
+		/*
+		 * sock_set_timestamp: receive records carry their arrival time;
+		 * the library picks the control message (timeval or timespec).
+		 * Turning any of them off turns stamping off.
+		 */
+		sk->timestamp = v != 0;
+		sk->tsflags_ns = v && (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
+		sk->tsflags_new = v && (name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW);
+		return 0;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -790,6 +867,14 @@ int sk_getsockopt(struct sock *sk, int name, void *val, socklen_t *len)
 		return put_int(val, len, sk->keepalive);
 	case SO_ACCEPTCONN:
 		return put_int(val, len, 0);
+	case SO_TIMESTAMP_OLD:
+		return put_int(val, len, sk->timestamp && !sk->tsflags_ns && !sk->tsflags_new);
+	case SO_TIMESTAMP_NEW:
+		return put_int(val, len, sk->timestamp && !sk->tsflags_ns && sk->tsflags_new);
+	case SO_TIMESTAMPNS_OLD:
+		return put_int(val, len, sk->timestamp && sk->tsflags_ns && !sk->tsflags_new);
+	case SO_TIMESTAMPNS_NEW:
+		return put_int(val, len, sk->timestamp && sk->tsflags_ns && sk->tsflags_new);
 	case SO_RCVBUF:
 		return put_int(val, len, sk->rcvbuf);
 	case SO_SNDBUF:
@@ -891,6 +976,10 @@ int do_ip_setsockopt(struct sock *sk, int level, int name, const void *val, sock
 	case IP_RECVTTL:
 		sk->recvttl = v != 0;
 		return 0;
+	case IP_RETOPTS:
+		/* Stored: we never deliver IP options, so there is nothing to return. */
+		sk->retopts = v != 0;
+		return 0;
 	case IP_MTU_DISCOVER:
 		if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT)
 			return -EINVAL;
@@ -933,6 +1022,12 @@ int do_ip_getsockopt(struct sock *sk, int level, int name, void *val, socklen_t 
 		break;
 	case IP_RECVTTL:
 		v = sk->recvttl;
+		break;
+	case IP_RETOPTS:
+		v = sk->retopts;
+		break;
+	case IP_HDRINCL:
+		v = sk->hdrincl;
 		break;
 	case IP_MTU_DISCOVER:
 		v = sk->pmtudisc;
@@ -1012,10 +1107,17 @@ int sock_init(void)
 	int err;
 
 	sysctl_register(sock_table);
+	/* UDP first: it is SOCK_DGRAM's default protocol. */
 	err = inet_register_protosw(&udp_protosw);
 	if (err && err != -EEXIST)
 		return err;
 	err = inet_register_protosw(&tcp_protosw);
+	if (err && err != -EEXIST)
+		return err;
+	err = inet_register_protosw(&ping_protosw);
+	if (err && err != -EEXIST)
+		return err;
+	err = inet_register_protosw(&raw_protosw);
 	if (err && err != -EEXIST)
 		return err;
 	return 0;

@@ -1,7 +1,7 @@
 /*
  * inet_init: the ethertype handlers (dev_add_pack), the IP protocol
  * handlers (inet_add_protocol: ICMP, UDP) and the socket layer
- * (sock_init: inetsw, socket sysctls) of IPv4, registered once at
+ * (sock_init: inetsw for UDP, ping and raw sockets, socket sysctls) of IPv4, registered once at
  * start-up on the control thread, before any worker runs.
  */
 #include <arpa/inet.h>
@@ -14,6 +14,7 @@
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/ping.h"
 #include "net/ipv4/protocol.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/tcp.h"
@@ -33,6 +34,7 @@ int inet_init(void)
 
 	ip_init();
 	icmp_init();
+	ping_init();
 	err = neigh_init();
 	if (err)
 		return err;

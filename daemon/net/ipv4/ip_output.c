@@ -110,11 +110,22 @@ int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 	struct iphdr *iph;
 
 	__IP_INC_STATS(OUTREQUESTS);
-	if (fib_lookup(daddr, &res) < 0 || res.type == RTN_LOCAL || !res.dev) {
-		/* Local destinations need the loopback device (not built yet). */
+	if (fib_lookup(daddr, &res) < 0 || !res.dev ||
+	    (res.type == RTN_LOCAL &&
+	     !(atomic_load_explicit(&res.dev->flags, memory_order_relaxed) & NETDEV_IFF_LOOPBACK))) {
+		/* A local destination without a loopback device to carry it (unit tests). */
 		__IP_INC_STATS(OUTNOROUTES);
 		kfree_skb_reason(skb, SKB_DROP_REASON_IP_OUTNOROUTES);
 		return -ENETUNREACH;
+	}
+	if (!saddr)
+		saddr = res.prefsrc;
+	/* ip_route_output: a loopback source never leaves through a real device. */
+	if ((saddr & htonl(0xff000000u)) == htonl(0x7f000000u) &&
+	    !(atomic_load_explicit(&res.dev->flags, memory_order_relaxed) & NETDEV_IFF_LOOPBACK)) {
+		__IP_INC_STATS(OUTNOROUTES);
+		kfree_skb_reason(skb, SKB_DROP_REASON_IP_OUTNOROUTES);
+		return -EINVAL;
 	}
 	iph = skb_push(skb, sizeof(*iph));
 	if (!iph) {
@@ -123,8 +134,6 @@ int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 		return -ENOSPC;
 	}
 	skb_reset_network_header(skb);
-	if (!saddr)
-		saddr = res.prefsrc;
 	iph->ihl_version = (IPVERSION << 4) | 5;
 	iph->tos = tos;
 	iph->tot_len = htons((uint16_t)skb->len);

@@ -93,7 +93,8 @@ int fib_lookup(uint32_t daddr, struct fib_result *res)
 			res->prefsrc = daddr;
 			res->nexthop = daddr;
 			res->prefixlen = 32;
-			res->dev = d;
+			/* ip_route_output: a local destination leaves through lo. */
+			res->dev = loopback_dev ? loopback_dev : d;
 			return 0;
 		}
 	}
@@ -110,6 +111,10 @@ int fib_lookup(uint32_t daddr, struct fib_result *res)
 			res->type = RTN_BROADCAST;
 		else if ((daddr & htonl(0xf0000000u)) == htonl(0xe0000000u))
 			res->type = RTN_MULTICAST;
+		else if (atomic_load_explicit(&e->dev->flags, memory_order_relaxed) &
+			 NETDEV_IFF_LOOPBACK)
+			/* fib_add_ifaddr makes a loopback prefix route local: all of 127/8 is us. */
+			res->type = RTN_LOCAL;
 		else
 			res->type = RTN_UNICAST;
 		return 0;

@@ -349,8 +349,10 @@ static void tcp_close_listener(struct tcp_sock *lp);
 
 /* ---- operations ---- */
 
-static int tcp_init_sock(struct sock *sk, uint32_t *rx_size, uint32_t *tx_size)
+static int tcp_init_sock(struct sock *sk, const struct sock_cred *cred, uint32_t *rx_size,
+			 uint32_t *tx_size)
 {
+	(void)cred;
 	struct tcp_sock *tp;
 
 	sk->rcvbuf = (int)sysctl_read(&sysctl_tcp_rmem_def);

@@ -29,10 +29,12 @@ static int fake_live;                   /* sockets not yet closed */
 static uint64_t fake_next_id = 100;
 static uint32_t fake_ring = FAKE_RING;
 
-int sock_create(int domain, int type, int protocol, struct sock **out,
-		uint32_t *rx_size, uint32_t *tx_size)
+int sock_create_cred(const struct sock_cred *cred, int domain, int type, int protocol,
+		     struct sock **out, uint32_t *rx_size, uint32_t *tx_size)
 {
 	struct sock *sk;
+
+	assert_non_null(cred);
 
 	if (domain != AF_INET && domain != AF_INET6)
 		return -EAFNOSUPPORT;
@@ -133,6 +135,14 @@ int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_
 	*child = c;
 	fake_live++;
 	return 0;
+}
+
+int sock_recv_error(struct sock *sk, bool peek, struct sock_exterr **out)
+{
+	(void)sk;
+	(void)peek;
+	*out = NULL;
+	return -EAGAIN;
 }
 
 int sock_setsockopt(struct sock *sk, int level, int name, const void *val, uint32_t len)
