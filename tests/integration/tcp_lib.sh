@@ -65,3 +65,16 @@ wait_kernel_listen() {
 	done
 	fail "nothing listens on kernel port $1"
 }
+
+# tsan_runtime: true when the preloaded library brings the ThreadSanitizer
+# runtime (call after require_libnetstack).  Some programs cannot host it
+# (curl hangs and python3 crashes before main under an uninstrumented
+# binary), and TSan runs are about races, not volume, so the scenarios
+# shrink their sizes and skip those programs there; the ASan and plain
+# builds run everything.
+tsan_runtime() {
+	case ${PRELOAD:-} in
+	*libtsan*) return 0 ;;
+	esac
+	return 1
+}

@@ -11,6 +11,7 @@ require_libnetstack
 start_daemon
 
 SECS=${TCP_IPERF_SECS:-10}
+tsan_runtime && SECS=${TCP_IPERF_SECS:-3}
 run_pair() { # ROLE(stack-server|stack-client) [-R]
 	if [ "$1" = stack-server ]; then
 		bg_preloaded timeout $((SECS + 40)) iperf3 -s -1 -p 5201

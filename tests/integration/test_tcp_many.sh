@@ -9,6 +9,7 @@
 setup
 require_libnetstack
 N=${TCP_MANY:-10000}
+tsan_runtime && N=${TCP_MANY:-2000}
 # Each stack socket costs two descriptors in the client and two in the
 # daemon (its eventfd and doorbell); a hard RLIMIT_NOFILE that cannot hold
 # 2N caps the count, and says so.

@@ -10,6 +10,7 @@
 setup
 require_cmd curl tc sha256sum timeout
 require_libnetstack
+tsan_runtime && skip "curl and python3 cannot run under the ThreadSanitizer runtime (they hang or crash before main); the ASan and plain builds run this scenario"
 start_daemon
 
 MB=${TCP_NETEM_MB:-16}

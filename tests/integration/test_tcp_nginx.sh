@@ -12,6 +12,7 @@ require_libnetstack
 start_daemon
 
 SECS=${TCP_NGINX_SECS:-10}
+tsan_runtime && SECS=${TCP_NGINX_SECS:-3}
 mkdir -p "$IT_TMP/www" "$IT_TMP/nginx"
 head -c 4096 /dev/urandom | base64 >"$IT_TMP/www/index.html"
 cat >"$IT_TMP/nginx.conf" <<CONF

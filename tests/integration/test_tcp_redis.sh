@@ -10,6 +10,7 @@ require_libnetstack
 start_daemon
 
 N=${TCP_REDIS_N:-100000}
+tsan_runtime && N=${TCP_REDIS_N:-5000}
 info "redis-server on the stack, redis-benchmark -n $N from the kernel"
 bg_preloaded redis-server --port 6379 --bind 0.0.0.0 --save "" --appendonly no \
 	--protected-mode no --daemonize no --dir "$IT_TMP" --logfile "$IT_TMP/redis.log"
