@@ -12,6 +12,7 @@
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "core/softnet.h"
 #include "core/sysctl.h"
 #include "ctl/ctl.h"
+#include "drivers/loopback.h"
 #include "drivers/tap.h"
 #include "ipc/region.h"
 #include "ipc/server.h"
@@ -247,15 +249,36 @@ static void report_status(char code, const char *msg)
  * Every client socket costs two eventfds and every client a memfd: take
  * the whole descriptor allowance (the hard limit), as servers do.
  */
-static void raise_nofile(void)
+/*
+ * Every stack socket costs two descriptors here (its notify and doorbell
+ * eventfds), so 10,000 TCP connections need 20,000: raise the soft limit
+ * to the hard one.  Returns the limit now in force.
+ */
+static rlim_t raise_nofile(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return RLIM_INFINITY;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 			ns_warn("cannot raise the descriptor limit: %s", strerror(errno));
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
+	return rl.rlim_cur;
+}
+
+/* Once running: say how far the limit goes if one client could exhaust it. */
+static void report_nofile(rlim_t limit, const struct ns_config *cfg)
+{
+	if (limit != RLIM_INFINITY && limit < (rlim_t)cfg->client_max_sockets * 2 + 64)
+		ns_info("descriptor limit %llu: room for about %llu stack sockets in all, "
+			"fewer than client_max_sockets %u (raise LimitNOFILE or ulimit -Hn); "
+			"beyond it socket() fails with ENFILE",
+			(unsigned long long)limit, (unsigned long long)limit / 2,
+			cfg->client_max_sockets);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -377,6 +400,31 @@ static int add_config_routes(const struct ns_config *cfg, char *err, size_t errl
 	return 0;
 }
 
+/*
+ * The loopback device, first (ifindex 1, as in the kernel), with
+ * 127.0.0.1/8: the address inetdev_event gives a loopback device when it
+ * comes up, and with it the local route for all of 127/8.
+ */
+static int bring_up_loopback(char *err, size_t errlen)
+{
+	struct net_device *lo = loopback_create();
+	int rc;
+
+	if (!lo) {
+		snprintf(err, errlen, "cannot create the loopback device");
+		return -1;
+	}
+	lo->header_ops = &eth_header_ops;
+	rc = inet_addr_add(lo, htonl(INADDR_LOOPBACK), 8);
+	if (rc == 0)
+		rc = dev_open(lo);
+	if (rc < 0) {
+		snprintf(err, errlen, "lo: cannot bring up: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 static void teardown_devices(void)
 {
 	struct net_device *d;
@@ -384,8 +432,12 @@ static void teardown_devices(void)
 	for (d = netdev_first(); d; d = d->next)
 		dev_close(d);
 	inet_exit();
-	while ((d = netdev_first()) != NULL)
-		tap_destroy(d);
+	while ((d = netdev_first()) != NULL) {
+		if (d == loopback_dev)
+			loopback_destroy(d);
+		else
+			tap_destroy(d);
+	}
 }
 
 int main(int argc, char **argv)
@@ -399,6 +451,7 @@ int main(int argc, char **argv)
 	struct event *ev_term = NULL, *ev_int = NULL;
 	struct ipc_server *srv = NULL;
 	struct session_limits limits;
+	rlim_t nofile;
 	char err[1024];
 	int c, status = 1;
 
@@ -490,13 +543,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	nofile = raise_nofile();
 
 	if (softnet_init(cfg.workers) < 0) {
 		snprintf(err, sizeof(err), "cannot create %d workers: %s", cfg.workers,
 			 strerror(errno));
 		goto fail;
 	}
+	if (bring_up_loopback(err, sizeof(err)) < 0)
+		goto fail_devices;
 	for (unsigned int i = 0; i < cfg.n_ifaces; i++)
 		if (bring_up_iface(&cfg, &cfg.ifaces[i], err, sizeof(err)) < 0)
 			goto fail_devices;
@@ -533,6 +588,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < cfg.workers; i++)
 		softnet_call_wait(i, barrier_fn, NULL);
 
+	report_nofile(nofile, &cfg);
 	ns_info("ready: %u interface(s), %d worker(s), control socket %s", cfg.n_ifaces,
 		cfg.workers, cfg.socket_path);
 	report_status('R', NULL);

@@ -17,9 +17,9 @@
 #define NS_CONFIG_MAX_ROUTES 64
 #define NS_CONFIG_DEFAULT_FILE NS_SYSCONFDIR "/netstack/netstackd.conf"
 /* [daemon] client_shm_mb and client_max_sockets: defaults and maxima. */
-#define NS_CONFIG_CLIENT_SHM_MB 64u
-#define NS_CONFIG_CLIENT_SHM_MB_MAX 4096u
-#define NS_CONFIG_CLIENT_MAX_SOCKETS 1024u
+#define NS_CONFIG_CLIENT_SHM_MB 8192u
+#define NS_CONFIG_CLIENT_SHM_MB_MAX 65536u
+#define NS_CONFIG_CLIENT_MAX_SOCKETS 16384u
 #define NS_CONFIG_CLIENT_MAX_SOCKETS_LIMIT 65536u
 
 /* One "address = A.B.C.D/N" of an interface. */

@@ -31,6 +31,7 @@ struct ns_epoll_item {
 	epoll_data_t data;
 	uint32_t last;                  /* EPOLLET: mask at the last report */
 	uint64_t last_rx_prod, last_tx_cons;
+	uint32_t last_accept_q;         /* listener: a new connection is a new edge */
 	int disabled;                   /* EPOLLONESHOT fired */
 };
 
@@ -226,10 +227,13 @@ static int ns_epoll_scan(struct ns_epoll *ep, struct epoll_event *out, int max)
 		if (it->events & EPOLLET) {
 			uint64_t rxp = ns_ring_load_prod(&it->s->rx);
 			uint64_t txc = ns_ring_load_cons(&it->s->tx);
+			uint32_t aq = atomic_load_explicit(&it->s->shm->accept_q,
+							   memory_order_relaxed);
 			uint32_t fresh = m & ~it->last;
 
-			if ((m & EPOLLIN) && rxp != it->last_rx_prod)
+			if ((m & EPOLLIN) && (rxp != it->last_rx_prod || aq > it->last_accept_q))
 				fresh |= EPOLLIN;
+			it->last_accept_q = aq;
 			if ((m & EPOLLOUT) && txc != it->last_tx_cons && (it->last & EPOLLOUT) == 0)
 				fresh |= EPOLLOUT;
 			it->last = m;
@@ -306,8 +310,14 @@ int ns_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeo
 		for (int i = 0; i < k; i++) {
 			int sfd = (int)(uint32_t)kev[i].data.u64;
 
-			if ((kev[i].data.u64 & NS_EP_TAG_MASK) == NS_EP_TAG && ns_fd_is_ours(sfd)) {
-				if (n == 0)
+			if ((kev[i].data.u64 & NS_EP_TAG_MASK) == NS_EP_TAG) {
+				/*
+				 * Ours, or a stack fd the application closed while
+				 * another copy of its eventfd lives on (a forked
+				 * process): never hand our tag to the application
+				 * as its epoll_data.
+				 */
+				if (n == 0 && ns_fd_is_ours(sfd))
 					ns_epoll_kick(sfd);
 				continue;
 			}

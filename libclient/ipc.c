@@ -156,7 +156,12 @@ static int ns_ipc_xfer(struct ns_session *s, int fd, Netstack__Request *req, Net
 		if (n <= 0)
 			return ECONNRESET;
 		ns_ipc_take_fds(&msg, fds, nfds);
-		if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		/*
+		 * MSG_CTRUNC alone: descriptors were lost (our table was full);
+		 * the message itself is whole, so the caller sees the missing
+		 * fds (-1) and cleans up, and the session goes on.
+		 */
+		if (msg.msg_flags & MSG_TRUNC)
 			goto bad_reply;
 		*reply = netstack__reply__unpack(NULL, (size_t)n, s->buf);
 		if (!*reply)

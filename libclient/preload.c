@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -89,11 +90,12 @@ __attribute__((constructor)) static void ns_preload_init(void)
 }
 
 /*
- * Stream sockets are claimed only with NETSTACK_TCP=1 while netstackd does
- * not serve TCP yet: claiming them would make every program that opens a
- * TCP socket fail (EPROTONOSUPPORT), so until then they stay with the
- * kernel.  This is the one documented exception to "no fall-back".
+ * Whether SOCK_STREAM sockets are the stack's when NETSTACK_TCP is unset:
+ * yes, netstackd serves TCP.  NETSTACK_TCP=0 leaves them to the kernel
+ * (NETSTACK_TCP=1 claims them either way).
  */
+#define NS_CLAIM_STREAM_DEFAULT true
+
 static bool ns_claim_stream(void)
 {
 	static _Atomic int cached = -1;
@@ -102,21 +104,28 @@ static bool ns_claim_stream(void)
 	if (v < 0) {
 		const char *e = getenv("NETSTACK_TCP");
 
-		v = e && strcmp(e, "1") == 0;
+		v = e && *e ? strcmp(e, "0") != 0 : NS_CLAIM_STREAM_DEFAULT;
 		atomic_store_explicit(&cached, v, memory_order_relaxed);
 	}
 	return v;
 }
 
-/* The protocols the stack serves: UDP, and TCP once claimed (0 = default). */
+/*
+ * The protocols the stack serves: UDP, ICMP ping sockets and raw sockets
+ * of IPv4, and TCP once claimed (0 = default).  ICMPv6 ping and IPv6 raw
+ * sockets stay with the kernel: the stack has no IPv6.
+ */
 static bool ns_socket_ours(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (!ns_sock_is_stack(domain, type))
 		return false;
+	if (base == SOCK_RAW)
+		return true;
 	if (base == SOCK_DGRAM)
-		return protocol == 0 || protocol == IPPROTO_UDP;
+		return protocol == 0 || protocol == IPPROTO_UDP ||
+		       (domain == AF_INET && protocol == IPPROTO_ICMP);
 	return ns_claim_stream() && (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
@@ -170,11 +179,16 @@ NS_EXPORT int listen(int fd, int backlog)
 NS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct ns_sock *s = ns_sock_get(fd);
+	int r;
 
 	if (!s)
 		return REAL(accept4)(fd, addr, len, flags);
+	if (s->type == SOCK_STREAM)
+		r = ns_stream_accept(s, fd, addr, len, flags);
+	else
+		r = (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) ? -EINVAL : -EOPNOTSUPP;
 	ns_sock_put(s);
-	return (int)ns_ret(-EOPNOTSUPP);        /* datagram sockets; TCP: not yet */
+	return (int)ns_ret(r);
 }
 
 NS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -436,6 +450,32 @@ NS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	if (!ns_fd_is_ours(fd))
 		return REAL(write)(fd, buf, len);
 	return writev(fd, &iov, 1);
+}
+
+/*
+ * sendfile(2) to a stack socket: the file is read straight into its tx
+ * ring.  Anything else (a kernel socket, a pipe, a file) is the C
+ * library's; a stack socket as the input is refused by the kernel
+ * (an eventfd has no pages to splice), as for any socket.
+ */
+NS_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	struct ns_sock *s = ns_sock_get(out_fd);
+	ssize_t r;
+
+	if (!s)
+		return REAL(sendfile)(out_fd, in_fd, offset, count);
+	r = s->type == SOCK_STREAM ? ns_stream_sendfile(s, out_fd, in_fd, offset, count) : -EINVAL;
+	ns_sock_put(s);
+	return ns_ret(r);
+}
+
+/* On 64-bit, off64_t and off_t are the same. */
+_Static_assert(sizeof(off64_t) == sizeof(off_t), "off64_t is off_t");
+
+NS_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count)
+{
+	return sendfile(out_fd, in_fd, (off_t *)offset, count);
 }
 
 /* _FORTIFY_SOURCE entry points (Debian builds programs with them). */

@@ -54,6 +54,7 @@ void ns_real_init(void)
 	NS_REAL_INIT(write);
 	NS_REAL_INIT(readv);
 	NS_REAL_INIT(writev);
+	NS_REAL_INIT(sendfile);
 	NS_REAL_INIT(close);
 	NS_REAL_INIT(shutdown);
 	NS_REAL_INIT(fcntl);

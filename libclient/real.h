@@ -47,6 +47,7 @@ struct ns_real {
 	ssize_t (*write)(int, const void *, size_t);
 	ssize_t (*readv)(int, const struct iovec *, int);
 	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
 	int (*close)(int);
 	int (*shutdown)(int, int);
 	int (*fcntl)(int, int, ...);

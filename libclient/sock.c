@@ -1,7 +1,8 @@
 /*
- * Stack sockets: creation, close, dup, and the control calls that travel
- * to the daemon (bind, connect, names, options, shutdown) or are answered
- * here (O_NONBLOCK, timeouts, SO_TYPE, FIONREAD).  Client context, any
+ * Stack sockets: creation (socket(), and accept()'s new sockets through
+ * ns_sock_adopt), close, dup, and the control calls that travel to the
+ * daemon (bind, connect, listen, names, options, shutdown) or are
+ * answered here (O_NONBLOCK, timeouts, SO_TYPE, FIONREAD, SIOCOUTQ).  Client context, any
  * thread.  Locks: the session's request lock (inside ns_ipc_call), a
  * socket's optlog_lock; never both at once.
  */
@@ -21,6 +22,7 @@
 #include "ipc.h"
 #include "real.h"
 #include "sock.h"
+#include "stream_ring.h"
 
 /* The doorbells: descriptors the application must not close. */
 static struct ns_file ns_doorbell_file = { .kind = NS_FILE_INTERNAL, .refs = 1 << 30 };
@@ -29,8 +31,10 @@ bool ns_sock_is_stack(int domain, int type)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	return (domain == AF_INET || domain == AF_INET6) &&
-	       (base == SOCK_DGRAM || base == SOCK_STREAM);
+	/* Raw sockets of IPv4 only: raw IPv6 would need IPv6. */
+	return ((domain == AF_INET || domain == AF_INET6) &&
+		(base == SOCK_DGRAM || base == SOCK_STREAM)) ||
+	       (domain == AF_INET && base == SOCK_RAW);
 }
 
 struct ns_sock *ns_sock_get(int fd)
@@ -84,9 +88,86 @@ static int ns_sock_map(struct ns_sock *s, uint64_t off, int kind)
 			       shm->tx_size))
 		return -EPROTO;
 	s->shm = shm;
-	s->max_dgram = shm->max_dgram && shm->max_dgram < NS_DGRAM_MAX ? shm->max_dgram :
-		       NS_DGRAM_MAX;
+	s->max_dgram = shm->max_dgram && shm->max_dgram < NS_DGRAM_LEN_MAX ? shm->max_dgram :
+		       NS_DGRAM_LEN_MAX;
 	return 0;
+}
+
+void ns_close_fds(int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			REAL(close)(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+/* Drop socket @id on the daemon when this process cannot use it after all. */
+static void ns_sock_close_id(struct ns_session *sess, uint64_t id)
+{
+	Netstack__Request req = NETSTACK__REQUEST__INIT;
+	Netstack__CloseRequest cr = NETSTACK__CLOSE_REQUEST__INIT;
+
+	cr.sock_id = id;
+	req.body_case = NETSTACK__REQUEST__BODY_CLOSE;
+	req.close = &cr;
+	(void)ns_ipc_simple(sess, &req, NULL);
+}
+
+int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fds[2],
+		  int domain, int type, int protocol, int flags, struct ns_sock **out)
+{
+	struct ns_sock *s;
+	int err, fd;
+
+	if (fds[0] < 0 || fds[1] < 0) {
+		/* Our descriptor table was full when the reply came (MSG_CTRUNC). */
+		ns_close_fds(fds, 2);
+		ns_sock_close_id(sess, id);
+		return -EMFILE;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ns_close_fds(fds, 2);
+		ns_sock_close_id(sess, id);
+		return -ENOMEM;
+	}
+	ns_file_init(&s->file, NS_FILE_SOCK, ns_sock_release);
+	pthread_mutex_init(&s->optlog_lock, NULL);
+	s->sess = sess;
+	s->id = id;
+	s->domain = domain;
+	s->type = type;
+	s->protocol = protocol ? protocol : type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+	s->doorbell_fd = -1;
+	s->nonblock = !!(flags & SOCK_NONBLOCK);
+	s->nfds = 1;
+	/* inet_create: IPPROTO_RAW sockets always carry their own IP header. */
+	if (type == SOCK_RAW && protocol == IPPROTO_RAW)
+		s->opts |= NS_OPT_HDRINCL;
+	err = ns_sock_map(s, shm_off, type == SOCK_STREAM ? NS_SOCK_STREAM : NS_SOCK_DGRAM);
+	if (err) {
+		ns_sock_put(s);         /* tells the daemon */
+		ns_close_fds(fds, 2);
+		return err;
+	}
+	s->doorbell_fd = fds[1];
+	ns_fd_install(s->doorbell_fd, &ns_doorbell_file);
+
+	/* The notify eventfd never blocks; O_NONBLOCK is ours to emulate. */
+	fd = fds[0];
+	REAL(fcntl)(fd, F_SETFL, O_RDWR | O_NONBLOCK);
+	if (!(flags & SOCK_CLOEXEC))
+		REAL(fcntl)(fd, F_SETFD, 0);
+	err = ns_fd_install(fd, &s->file);
+	if (out)
+		*out = s;
+	ns_sock_put(s);                 /* the slot holds it now */
+	if (err) {
+		REAL(close)(fd);
+		return err;
+	}
+	return fd;
 }
 
 int ns_sock_create(int domain, int type, int protocol)
@@ -97,8 +178,8 @@ int ns_sock_create(int domain, int type, int protocol)
 	int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int base = type & ~flags;
 	struct ns_session *sess;
-	struct ns_sock *s;
-	int fds[2], err, fd;
+	uint64_t id, off;
+	int fds[2], err;
 
 	sess = ns_session_get(&err);
 	if (!sess)
@@ -113,59 +194,19 @@ int ns_sock_create(int domain, int type, int protocol)
 		return -ENETDOWN;
 	if (reply->error) {
 		err = reply->error > 0 && reply->error < 4096 ? -reply->error : -EPROTO;
-		goto err_close_fds;
-	}
-	err = -EPROTO;
-	if (reply->body_case != NETSTACK__REPLY__BODY_SOCKET || !reply->socket ||
-	    fds[0] < 0 || fds[1] < 0)
-		goto err_close_fds;
-
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		err = -ENOMEM;
-		goto err_close_fds;
-	}
-	ns_file_init(&s->file, NS_FILE_SOCK, ns_sock_release);
-	pthread_mutex_init(&s->optlog_lock, NULL);
-	s->sess = sess;
-	s->id = reply->socket->sock_id;
-	s->domain = domain;
-	s->type = base;
-	s->protocol = protocol ? protocol : base == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
-	s->doorbell_fd = fds[1];
-	s->nonblock = !!(flags & SOCK_NONBLOCK);
-	s->nfds = 1;
-	err = ns_sock_map(s, reply->socket->shm_offset,
-			  base == SOCK_DGRAM ? NS_SOCK_DGRAM : NS_SOCK_STREAM);
-	netstack__reply__free_unpacked(reply, NULL);
-	reply = NULL;
-	if (err) {
-		s->doorbell_fd = -1;
-		ns_sock_put(s);         /* tells the daemon */
-		goto err_close_fds;
-	}
-	ns_fd_install(s->doorbell_fd, &ns_doorbell_file);
-
-	/* The notify eventfd never blocks; O_NONBLOCK is ours to emulate. */
-	fd = fds[0];
-	REAL(fcntl)(fd, F_SETFL, O_RDWR | O_NONBLOCK);
-	if (!(flags & SOCK_CLOEXEC))
-		REAL(fcntl)(fd, F_SETFD, 0);
-	err = ns_fd_install(fd, &s->file);
-	ns_sock_put(s);                 /* the slot holds it now */
-	if (err) {
-		REAL(close)(fd);
+		netstack__reply__free_unpacked(reply, NULL);
+		ns_close_fds(fds, 2);
 		return err;
 	}
-	return fd;
-
-err_close_fds:
-	if (reply)
+	if (reply->body_case != NETSTACK__REPLY__BODY_SOCKET || !reply->socket) {
 		netstack__reply__free_unpacked(reply, NULL);
-	for (int i = 0; i < 2; i++)
-		if (fds[i] >= 0)
-			REAL(close)(fds[i]);
-	return err;
+		ns_close_fds(fds, 2);
+		return -EPROTO;
+	}
+	id = reply->socket->sock_id;
+	off = reply->socket->shm_offset;
+	netstack__reply__free_unpacked(reply, NULL);
+	return ns_sock_adopt(sess, id, off, fds, domain, base, protocol, flags, NULL);
 }
 
 int ns_sock_close_fd(int fd)
@@ -265,8 +306,8 @@ int ns_sock_dup(int oldfd, int newfd, int flags, int min, int cmd)
 
 /* ---- requests ----------------------------------------------------------------- */
 
-static int ns_sock_addr_req(struct ns_sock *s, bool connect, const struct sockaddr *addr,
-			    socklen_t len)
+int ns_sock_addr_req(struct ns_sock *s, bool connect, const struct sockaddr *addr,
+		     socklen_t len)
 {
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__AddrRequest ar = NETSTACK__ADDR_REQUEST__INIT;
@@ -300,7 +341,8 @@ int ns_sock_autobind(struct ns_sock *s)
 	struct sockaddr_in any4 = { .sin_family = AF_INET };
 	int err;
 
-	if (__atomic_load_n(&s->bound, __ATOMIC_ACQUIRE) ||
+	/* A raw socket is bound to its protocol from the start (no autobind). */
+	if (s->type == SOCK_RAW || __atomic_load_n(&s->bound, __ATOMIC_ACQUIRE) ||
 	    (atomic_load(&s->shm->state) & NS_SS_BOUND))
 		return 0;
 	if (s->domain == AF_INET6)
@@ -351,6 +393,8 @@ int ns_sock_connect(struct ns_sock *s, int fd, const struct sockaddr *addr, sock
 		if (err)
 			return err;
 	}
+	if (s->type == SOCK_STREAM)
+		return ns_stream_connect(s, fd, addr, len);
 	err = ns_sock_addr_req(s, true, addr, len);
 	if (err)
 		return err;
@@ -376,16 +420,21 @@ int ns_sock_listen(struct ns_sock *s, int backlog)
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__ListenRequest lr = NETSTACK__LISTEN_REQUEST__INIT;
 
+	int err;
+
 	lr.sock_id = s->id;
 	lr.backlog = backlog;
 	req.body_case = NETSTACK__REQUEST__BODY_LISTEN;
 	req.listen = &lr;
-	return -ns_ipc_simple(s->sess, &req, NULL);
+	err = -ns_ipc_simple(s->sess, &req, NULL);
+	if (!err) {
+		__atomic_store_n(&s->listening, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->used, 1, __ATOMIC_RELEASE);
+	}
+	return err;
 }
 
-/* Copy a sockaddr of @klen bytes out as move_addr_to_user() does. */
-static int ns_copy_addr_out(const void *kaddr, socklen_t klen, struct sockaddr *addr,
-			    socklen_t *len)
+int ns_copy_addr_out(const void *kaddr, socklen_t klen, struct sockaddr *addr, socklen_t *len)
 {
 	socklen_t n;
 
@@ -495,7 +544,36 @@ static unsigned int ns_opt_bit(int level, int name)
 		return NS_OPT_RECVTTL;
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
 		return NS_OPT_V6ONLY;
+	if (level == IPPROTO_IP && name == IP_HDRINCL)
+		return NS_OPT_HDRINCL;
 	return 0;
+}
+
+/*
+ * sock_set_timestamp: turning one SO_TIMESTAMP* on picks the control
+ * message; turning any of them off stops stamping.
+ */
+static void ns_opt_timestamp(struct ns_sock *s, int name, bool on)
+{
+	unsigned int clear = NS_OPT_TSTAMP | NS_OPT_TSTAMPNS | NS_OPT_TSTAMP_NEW;
+	unsigned int set = 0;
+
+	if (on) {
+		set = NS_OPT_TSTAMP;
+		if (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW)
+			set |= NS_OPT_TSTAMPNS;
+		if (name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW)
+			set |= NS_OPT_TSTAMP_NEW;
+	}
+	__atomic_and_fetch(&s->opts, ~clear, __ATOMIC_RELAXED);
+	__atomic_or_fetch(&s->opts, set, __ATOMIC_RELAXED);
+}
+
+static bool ns_is_timestamp(int level, int name)
+{
+	return level == SOL_SOCKET &&
+	       (name == SO_TIMESTAMP_OLD || name == SO_TIMESTAMP_NEW ||
+		name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
 }
 
 int ns_sock_setsockopt(struct ns_sock *s, int level, int name, const void *val, socklen_t len)
@@ -542,6 +620,8 @@ int ns_sock_setsockopt(struct ns_sock *s, int level, int name, const void *val, 
 	err = ns_ipc_simple(s->sess, &req, NULL);
 	if (err)
 		return -err;
+	if (ns_is_timestamp(level, name))
+		ns_opt_timestamp(s, name, ns_opt_bool(val, len));
 	bit = ns_opt_bit(level, name);
 	if (bit) {
 		if (ns_opt_bool(val, len))
@@ -635,11 +715,27 @@ int ns_sock_shutdown(struct ns_sock *s, int how)
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__ShutdownRequest sr = NETSTACK__SHUTDOWN_REQUEST__INIT;
 
+	int err;
+
 	sr.sock_id = s->id;
 	sr.how = how;
 	req.body_case = NETSTACK__REQUEST__BODY_SHUTDOWN;
 	req.shutdown = &sr;
-	return -ns_ipc_simple(s->sess, &req, NULL);
+	err = -ns_ipc_simple(s->sess, &req, NULL);
+	if (s->type == SOCK_STREAM && (err == 0 || err == -ENOTCONN) &&
+	    (how == SHUT_RD || how == SHUT_RDWR)) {
+		/*
+		 * inet_shutdown(): a listener shut for reading stops
+		 * listening; an attempt in progress is abandoned.
+		 */
+		uint32_t st = atomic_load(&s->shm->state);
+
+		__atomic_store_n(&s->listening, 0, __ATOMIC_RELEASE);
+		if (__atomic_load_n(&s->sstate, __ATOMIC_ACQUIRE) == NS_SSTATE_CONNECTING &&
+		    !(st & NS_SS_CONNECTED))
+			__atomic_store_n(&s->sstate, NS_SSTATE_UNCONNECTED, __ATOMIC_RELEASE);
+	}
+	return err;
 }
 
 int ns_sock_fcntl(struct ns_sock *s, int fd, int cmd, long arg)
@@ -693,16 +789,37 @@ int ns_sock_ioctl(struct ns_sock *s, unsigned long req, void *arg)
 	case FIONREAD:          /* SIOCINQ: the next datagram's payload size */
 		if (!arg)
 			return -EFAULT;
+		if (s->type == SOCK_STREAM) {
+			/* tcp_ioctl(): bytes readable; a listener has none (EINVAL). */
+			if (__atomic_load_n(&s->listening, __ATOMIC_ACQUIRE) ||
+			    (atomic_load(&s->shm->state) & NS_SS_LISTENING))
+				return -EINVAL;
+			n = ns_stream_rx_avail(&s->rx);
+			v = n < 0 ? 0 : n > INT32_MAX ? INT32_MAX : (int)n;
+			memcpy(arg, &v, sizeof(v));
+			return 0;
+		}
 		ns_sock_lock(s);
 		n = ns_dgram_rx_next_len(&s->rx);
 		ns_sock_unlock(s);
 		v = n < 0 ? 0 : (int)n;
 		memcpy(arg, &v, sizeof(v));
 		return 0;
-	case SIOCOUTQ:
+	case SIOCOUTQ:          /* stream: sent but not acknowledged, and unsent */
 		if (!arg)
 			return -EFAULT;
+		if (s->type == SOCK_STREAM && (__atomic_load_n(&s->listening, __ATOMIC_ACQUIRE) ||
+					       (atomic_load(&s->shm->state) & NS_SS_LISTENING)))
+			return -EINVAL;
 		v = (int)ns_ring_used(&s->tx);
+		memcpy(arg, &v, sizeof(v));
+		return 0;
+	}
+	if (req == SIOCATMARK && s->type == SOCK_STREAM) {
+		/* No urgent data is ever queued: never at the mark. */
+		if (!arg)
+			return -EFAULT;
+		v = 0;
 		memcpy(arg, &v, sizeof(v));
 		return 0;
 	}

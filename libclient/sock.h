@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "fdtable.h"
 #include "proto/shm.h"
@@ -36,6 +37,10 @@ enum {
 	NS_OPT_RECVTTL = 1u << 2,       /* IP_RECVTTL: IP_TTL cmsg */
 	NS_OPT_BROADCAST = 1u << 3,     /* SO_BROADCAST: may send to 255.255.255.255 */
 	NS_OPT_V6ONLY = 1u << 4,        /* IPV6_V6ONLY */
+	NS_OPT_HDRINCL = 1u << 5,       /* IP_HDRINCL (raw): the data is an IP packet */
+	NS_OPT_TSTAMP = 1u << 6,        /* SO_TIMESTAMP*: a receive time cmsg */
+	NS_OPT_TSTAMPNS = 1u << 7,      /* ... as a timespec (SO_TIMESTAMPNS) */
+	NS_OPT_TSTAMP_NEW = 1u << 8,    /* ... with the _NEW cmsg type */
 };
 
 /* A setsockopt the application made, replayed on a kernel socket (bypass). */
@@ -44,6 +49,18 @@ struct ns_sockopt_log {
 	int level, name;
 	socklen_t len;
 	unsigned char val[];
+};
+
+/*
+ * ns_sock.sstate of a stream socket: the kernel's sock->state (SS_*),
+ * which only the socket calls change (connect() after a completed
+ * non-blocking connect() returns 0 once, EISCONN after; one after a
+ * failure starts afresh).  The protocol's state is the control block's.
+ */
+enum {
+	NS_SSTATE_UNCONNECTED = 0,
+	NS_SSTATE_CONNECTING,
+	NS_SSTATE_CONNECTED,
 };
 
 struct ns_sock {
@@ -64,6 +81,8 @@ struct ns_sock {
 	int connected;                  /* connect() to a peer done */
 	int used;                       /* talked to the daemon about addresses: no bypass */
 	int nfds;                       /* descriptors referring to it */
+	int sstate;                     /* stream: NS_SSTATE_* */
+	int listening;                  /* stream: listen() succeeded */
 
 	pthread_mutex_t optlog_lock;
 	struct ns_sockopt_log *optlog;  /* for bypass; under optlog_lock */
@@ -109,6 +128,28 @@ int ns_sock_ioctl(struct ns_sock *s, unsigned long req, void *arg);
 /* Bind a socket that is not yet bound to the wildcard address, port 0. */
 int ns_sock_autobind(struct ns_sock *s);
 
+/* A Bind (@connect false) or Connect request with @addr as given.  0 or -errno. */
+int ns_sock_addr_req(struct ns_sock *s, bool connect, const struct sockaddr *addr,
+		     socklen_t len);
+
+/*
+ * Turn a socket the daemon made (SocketReply or AcceptReply: @id, the
+ * control block at @shm_off, @fds = notify and doorbell eventfds, which
+ * this takes over) into a descriptor with @flags (SOCK_NONBLOCK,
+ * SOCK_CLOEXEC).  The notify eventfd becomes the application's fd.
+ * Returns it and, if @out, the socket (the fd table's reference; valid
+ * while the fd is open), or -errno after closing the socket on the daemon
+ * and the fds (EMFILE if the descriptors did not arrive).
+ */
+int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fds[2],
+		  int domain, int type, int protocol, int flags, struct ns_sock **out);
+
+/* Close the descriptors in @fds that are open (>= 0). */
+void ns_close_fds(int *fds, unsigned int n);
+
+/* Copy a sockaddr of @klen bytes out as move_addr_to_user() does. */
+int ns_copy_addr_out(const void *kaddr, socklen_t klen, struct sockaddr *addr, socklen_t *len);
+
 /*
  * Move socket @s at @fd to a kernel socket of the same kind if the bypass
  * policy says @addr stays with the kernel and the socket is still unused.
@@ -127,13 +168,31 @@ int ns_sock_maybe_bypass(struct ns_sock *s, int fd, const struct sockaddr *addr,
 /* Ids of the sockets of @sess this process holds (fork). */
 void ns_sock_collect_ids(struct ns_session *sess, uint64_t **ids, size_t *n);
 
-/* Data path (sock_dgram.c).  @name_given: sendto() passed an address pointer. */
+/* Data path (sock_dgram.c; stream sockets are passed on to sock_stream.c). */
 ssize_t ns_sock_sendmsg(struct ns_sock *s, int fd, const struct msghdr *msg, int flags);
 ssize_t ns_sock_recvmsg(struct ns_sock *s, int fd, struct msghdr *msg, int flags);
+
+/* Sum of an iovec's lengths with the kernel's checks (EINVAL, EFAULT). */
+int ns_iov_len(const struct iovec *iov, size_t n, size_t *total);
+
+/*
+ * Stream sockets (sock_stream.c): connect (after the address checks and
+ * bypass), accept/accept4 on a listener, the data path, sendfile(2) from
+ * @in_fd, and readiness (tcp_poll).
+ */
+int ns_stream_connect(struct ns_sock *s, int fd, const struct sockaddr *addr, socklen_t len);
+int ns_stream_accept(struct ns_sock *s, int fd, struct sockaddr *addr, socklen_t *len,
+		     int flags);
+ssize_t ns_stream_sendmsg(struct ns_sock *s, int fd, const struct msghdr *msg, int flags);
+ssize_t ns_stream_recvmsg(struct ns_sock *s, int fd, struct msghdr *msg, int flags);
+ssize_t ns_stream_sendfile(struct ns_sock *s, int fd, int in_fd, off_t *offset, size_t count);
+unsigned int ns_stream_poll(struct ns_sock *s);
 
 /* Waiting (wait.c). */
 void ns_sock_lock(struct ns_sock *s);
 void ns_sock_unlock(struct ns_sock *s);
+/* After producing into tx: ring the doorbell if the daemon asked (need_kick). */
+void ns_sock_kick(struct ns_sock *s);
 /* Readiness as poll(2) bits (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP...). */
 unsigned int ns_sock_poll(struct ns_sock *s);
 /* Ask the daemon to signal the notify fd on RX and/or TX changes. */

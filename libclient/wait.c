@@ -83,20 +83,26 @@ bool ns_sock_dead(struct ns_sock *s)
 }
 
 /*
- * Linux datagram_poll()/udp_poll(): readable with data or after SHUT_RD,
+ * Stream sockets: tcp_poll() (sock_stream.c).  Datagram sockets: Linux
+ * datagram_poll()/udp_poll(): readable with data or after SHUT_RD,
  * POLLERR with a pending error, POLLHUP when shut down both ways, writable
  * while less than half of the send buffer (here: the tx ring) is in use
  * (sock_writeable).  A dead socket is everything, so that callers look.
  */
 unsigned int ns_sock_poll(struct ns_sock *s)
 {
-	uint32_t st = atomic_load_explicit(&s->shm->state, memory_order_seq_cst);
+	uint32_t st;
 	unsigned int mask = 0;
 	uint64_t used;
 
+	if (s->type == SOCK_STREAM)
+		return ns_stream_poll(s);
+	st = atomic_load_explicit(&s->shm->state, memory_order_seq_cst);
 	if (ns_sock_dead(s))
 		return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | POLLHUP;
-	if (atomic_load_explicit(&s->shm->so_error, memory_order_relaxed))
+	/* datagram_poll: a pending error or a non-empty error queue. */
+	if (atomic_load_explicit(&s->shm->so_error, memory_order_relaxed) ||
+	    (st & NS_SS_ERRQUEUE))
 		mask |= POLLERR;
 	if ((st & NS_SS_RCV_SHUTDOWN) && (st & NS_SS_SEND_SHUTDOWN))
 		mask |= POLLHUP;
@@ -111,6 +117,20 @@ unsigned int ns_sock_poll(struct ns_sock *s)
 	if (!(st & NS_SS_SEND_SHUTDOWN) && used <= s->tx.size / 2)
 		mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
 	return mask;
+}
+
+void ns_sock_kick(struct ns_sock *s)
+{
+	uint64_t one = 1;
+
+	/*
+	 * shm.h: publish prod (release), then read the daemon's flag with a
+	 * seq_cst read-modify-write.  The daemon sets need_kick with an
+	 * exchange; two RMWs on one variable are totally ordered, so either we
+	 * see its 1, or its exchange reads ours and then sees our prod.
+	 */
+	if (atomic_fetch_or_explicit(&s->shm->need_kick, 0, memory_order_seq_cst))
+		(void)!REAL(write)(s->doorbell_fd, &one, sizeof(one));
 }
 
 void ns_sock_want(struct ns_sock *s, uint32_t wait_bits)
@@ -205,7 +225,8 @@ int ns_sock_wait(struct ns_sock *s, int fd, unsigned int events, int64_t timeout
 	int64_t start = ns_now_ns();
 	int64_t busy = ns_busy_poll_ns();
 	int64_t deadline = timeout_ns > 0 ? start + timeout_ns : INT64_MAX;
-	uint32_t bits = (events & POLLOUT) ? NS_WAIT_TX : NS_WAIT_RX;
+	uint32_t bits = ((events & POLLOUT) ? NS_WAIT_TX : 0) |
+			((events & POLLIN) || !(events & POLLOUT) ? NS_WAIT_RX : 0);
 	struct pollfd pfd[2];
 	int ret = 0;
 

@@ -97,6 +97,9 @@ enum {
 	NS_SS_SEND_SHUTDOWN = 1u << 4,
 	NS_SS_DEAD = 1u << 5,           /* closed or reset by the daemon */
 	NS_SS_CONNECTING = 1u << 6,     /* stream: SYN sent, handshake not done */
+	NS_SS_ERRQUEUE = 1u << 7,       /* datagram: the error queue (IP_RECVERR)
+					 * is not empty; recvmsg(MSG_ERRQUEUE)
+					 * fetches an entry with RecvErrRequest */
 };
 
 /* ns_sock_shm.client_wait bits (client writes) */
@@ -159,11 +162,14 @@ _Static_assert(sizeof(struct ns_sock_shm) <= NS_SHM_PAGE, "control block fits a 
 #define NS_DGRAM_ALIGN 8u
 #define NS_DGRAM_WRAP 0xffffffffu       /* len value: skip to the ring start */
 #define NS_DGRAM_MAX 65507u             /* largest UDP payload over IPv4 */
+#define NS_DGRAM_LEN_MAX 65535u         /* largest record payload: a whole IPv4
+					 * packet (raw sockets receive headers) */
 
 /* ns_dgram.flags on rx */
 enum {
 	NS_DGRAM_F_PKTINFO = 1u << 0,   /* ifindex and dst are valid */
 	NS_DGRAM_F_BCAST = 1u << 1,     /* arrived as link/IP broadcast */
+	NS_DGRAM_F_TSTAMP = 1u << 2,    /* tstamp_us is valid (SO_TIMESTAMP) */
 };
 
 struct ns_dgram {
@@ -177,7 +183,10 @@ struct ns_dgram {
 	uint8_t tos;                    /* rx: received TOS; tx: 0 = socket's */
 	uint8_t ttl;                    /* rx: received TTL; tx: 0 = socket's */
 	uint16_t reserved;
-	uint32_t reserved2;
+	uint32_t tstamp_us;             /* rx with NS_DGRAM_F_TSTAMP: arrival time,
+					 * CLOCK_REALTIME microseconds modulo 2^32
+					 * (the reader adds the high bits of its
+					 * own clock: exact for 71 minutes) */
 };
 
 _Static_assert(sizeof(struct ns_dgram) == 56, "ns_dgram layout");

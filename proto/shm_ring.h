@@ -119,7 +119,7 @@ static inline int ns_dgram_peek(const struct ns_ring_view *v, uint64_t *cons, ui
 			c += tail;
 			continue;
 		}
-		if (hdr->len > NS_DGRAM_MAX)
+		if (hdr->len > NS_DGRAM_LEN_MAX)
 			return -1;
 		rec = ns_dgram_record_size(hdr->len);
 		if (rec > tail || c + rec > prod)

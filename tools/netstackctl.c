@@ -43,6 +43,8 @@ struct ctl_opts {
 	bool all;
 	bool udp;                   /* ss -u */
 	bool tcp;                   /* ss -t */
+	bool listening;             /* ss -l */
+	bool info;                  /* ss -i */
 	bool write;                 /* sysctl -w */
 };
 
@@ -123,13 +125,15 @@ static void ctl_print_link(const Netstack__ShowReply *r, const struct ctl_opts *
 			s->tx_carrier_errors, s->collisions,
 		};
 
-		printf("%d: %s: <%s> mtu %u", l->ifindex, l->name,
+		bool loopback = !strcmp(l->kind, "loopback");
+
+		printf("%d: %s: <%s%s> mtu %u", l->ifindex, l->name, loopback ? "LOOPBACK," : "",
 		       l->up ? "UP" : "DOWN", l->mtu);
 		if (l->kind[0])
 			printf(" kind %s", l->kind);
 		printf(" queues %u/%u\n", l->rx_queues, l->tx_queues);
 		if (l->mac[0])
-			printf("    link/ether %s\n", l->mac);
+			printf("    link/%s %s\n", loopback ? "loopback" : "ether", l->mac);
 		for (j = 0; j < l->n_addrs; j++) {
 			const Netstack__LinkAddr *a = l->addrs[j];
 
@@ -444,6 +448,8 @@ static bool ctl_ss_match(const Netstack__SockInfo *s, const struct ctl_opts *o)
 
 	if ((o->udp || o->tcp) && !((o->udp && udp) || (o->tcp && tcp)))
 		return false;
+	if (o->listening)
+		return !strcmp(s->state, "LISTEN") || (!tcp && !strcmp(s->state, "UNCONN"));
 	if (!o->all && (!strcmp(s->state, "UNCONN") || !strcmp(s->state, "LISTEN")))
 		return false;
 	return true;
@@ -514,7 +520,7 @@ static void ctl_print_ss(const Netstack__ShowReply *r, const struct ctl_opts *o)
 	}
 	if (netid)
 		printf("%-5s ", "Netid");
-	printf("%-6s %*s %*s %-*s %-*s %s\n", "State", wr, "Recv-Q", ws, "Send-Q",
+	printf("%-10s %*s %*s %-*s %-*s %s\n", "State", wr, "Recv-Q", ws, "Send-Q",
 	       wl, "Local Address:Port", wp, "Peer Address:Port", "Process");
 	for (i = 0; i < n; i++) {
 		const Netstack__SockInfo *s = v[i];
@@ -522,8 +528,18 @@ static void ctl_print_ss(const Netstack__ShowReply *r, const struct ctl_opts *o)
 		ctl_format_pids(pids, sizeof(pids), s);
 		if (netid)
 			printf("%-5s ", s->proto);
-		printf("%-6s %*u %*u %-*s %-*s %s\n", s->state, wr, s->recv_q, ws, s->send_q,
+		printf("%-10s %*u %*u %-*s %-*s %s\n", s->state, wr, s->recv_q, ws, s->send_q,
 		       wl, s->local, wp, s->peer, pids);
+		if (o->info && !strcmp(s->proto, "tcp") && strcmp(s->state, "LISTEN"))
+			printf("\t %s rto:%u rtt:%u.%03u/%u.%03u mss:%u cwnd:%u ssthresh:%u "
+			       "bytes_acked:%llu bytes_received:%llu unacked:%u sacked:%u "
+			       "retrans:%u/%u delivery_rate:%llubps\n",
+			       s->cong, s->rto_ms, s->rtt_us / 1000, s->rtt_us % 1000,
+			       s->rttvar_us / 1000, s->rttvar_us % 1000, s->mss, s->cwnd,
+			       s->ssthresh, (unsigned long long)s->bytes_acked,
+			       (unsigned long long)s->bytes_received, s->unacked, s->sacked,
+			       s->retrans, s->total_retrans,
+			       (unsigned long long)s->delivery_rate * 8u);
 	}
 	free(v);
 }
@@ -552,6 +568,22 @@ static struct json_object *ctl_json_ss(const Netstack__ShowReply *r, const struc
 		json_object_object_add(obj, "pids", pids);
 		ctl_json_add_u64(obj, "drops", s->drops);
 		json_object_object_add(obj, "owner_cpu", json_object_new_int(s->owner_cpu));
+		if (!strcmp(s->proto, "tcp")) {
+			ctl_json_add_str(obj, "cong", s->cong);
+			ctl_json_add_u64(obj, "cwnd", s->cwnd);
+			ctl_json_add_u64(obj, "ssthresh", s->ssthresh);
+			ctl_json_add_u64(obj, "rtt_us", s->rtt_us);
+			ctl_json_add_u64(obj, "rttvar_us", s->rttvar_us);
+			ctl_json_add_u64(obj, "rto_ms", s->rto_ms);
+			ctl_json_add_u64(obj, "mss", s->mss);
+			ctl_json_add_u64(obj, "retrans", s->retrans);
+			ctl_json_add_u64(obj, "total_retrans", s->total_retrans);
+			ctl_json_add_u64(obj, "sacked", s->sacked);
+			ctl_json_add_u64(obj, "unacked", s->unacked);
+			ctl_json_add_u64(obj, "delivery_rate", s->delivery_rate);
+			ctl_json_add_u64(obj, "bytes_acked", s->bytes_acked);
+			ctl_json_add_u64(obj, "bytes_received", s->bytes_received);
+		}
 		json_object_array_add(arr, obj);
 	}
 	free(v);
@@ -615,7 +647,7 @@ static const struct ctl_object ctl_objects[] = {
 	  "dropped packets counted by reason, most frequent first",
 	  ctl_print_drops, ctl_json_drops },
 	{ "ss", NETSTACK__SHOW_WHAT__SHOW_SOCKETS,
-	  "sockets, like ss(8): state, queues, addresses, processes",
+	  "sockets, like ss(8): udp, icmp, raw; queues, addresses, processes",
 	  ctl_print_ss, ctl_json_ss },
 	{ "clients", NETSTACK__SHOW_WHAT__SHOW_CLIENTS,
 	  "client processes: sockets held, shared memory used",
@@ -675,8 +707,12 @@ static void ctl_usage(FILE *f)
 		"                     ss: also unconnected (UNCONN) and listening sockets;\n"
 		"                     sysctl: every knob, sorted by name\n"
 		"  -w, --write        sysctl: set NAME to VALUE (root or netstackd's user)\n"
-		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all)\n"
+		"  -u, --udp          ss: UDP sockets (with -t: both; neither: all,\n"
+		"                     ICMP ping and raw sockets too)\n"
 		"  -t, --tcp          ss: TCP sockets\n"
+		"  -l, --listening    ss: only listening (and unconnected UDP) sockets\n"
+		"  -i, --info         ss: TCP internals (cwnd, ssthresh, rtt/rttvar, rto, mss,\n"
+		"                     retransmits, SACKed, delivery rate), like ss -ti\n"
 		"  -n, --numeric      ss: accepted; names are never resolved\n"
 		"  -p, --processes    ss: accepted; holding processes are always shown\n"
 		"  -h, --help         print this help and exit\n"
@@ -864,7 +900,9 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 {
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__ShowRequest show = NETSTACK__SHOW_REQUEST__INIT;
-	Netstack__Reply *reply;
+	Netstack__Reply *reply = NULL, **pages = NULL;
+	Netstack__SockInfo **all = NULL, **saved_sockets = NULL;
+	size_t n_pages = 0, n_all = 0, saved_n = 0;
 	int fd, ret = EXIT_FAIL;
 
 	fd = ctl_open(o);
@@ -883,6 +921,53 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 		ctl_err("unexpected answer to show %s from netstackd", obj->name);
 		goto out_free_reply;
 	}
+	/*
+	 * Sockets come in pages (an IPC message holds a few hundred): keep
+	 * every page's reply alive and gather their sockets into one array
+	 * that the first reply points at while printing.
+	 */
+	if (reply->show->more) {
+		Netstack__ShowReply *r = reply->show;
+
+		n_all = r->n_sockets;
+		all = malloc((n_all ? n_all : 1) * sizeof(*all));
+		if (!all)
+			goto out_free_reply;
+		memcpy(all, r->sockets, n_all * sizeof(*all));
+		for (bool more = r->more; more && n_all;) {
+			Netstack__Reply *next, **np;
+			Netstack__SockInfo **grown;
+			size_t k;
+
+			show.after_id = all[n_all - 1]->sock_id;
+			req.seq++;
+			next = ctl_call(fd, &req);
+			if (!next)
+				goto out_free_reply;
+			np = realloc(pages, (n_pages + 1) * sizeof(*pages));
+			if (!np) {
+				netstack__reply__free_unpacked(next, NULL);
+				goto out_free_reply;
+			}
+			pages = np;
+			pages[n_pages++] = next;
+			if (ctl_reply_failed(next) || next->body_case != NETSTACK__REPLY__BODY_SHOW ||
+			    !next->show)
+				goto out_free_reply;
+			k = next->show->n_sockets;
+			grown = realloc(all, (n_all + k + 1) * sizeof(*all));
+			if (!grown)
+				goto out_free_reply;
+			all = grown;
+			memcpy(all + n_all, next->show->sockets, k * sizeof(*all));
+			n_all += k;
+			more = next->show->more && k;
+		}
+		saved_sockets = r->sockets;
+		saved_n = r->n_sockets;
+		r->sockets = all;
+		r->n_sockets = n_all;
+	}
 
 	if (o->json)
 		ctl_print_json(obj->to_json(reply->show, o));
@@ -891,7 +976,16 @@ static int ctl_run(const struct ctl_object *obj, const struct ctl_opts *o)
 	ret = 0;
 
 out_free_reply:
+	if (saved_sockets) {
+		/* Give the first reply its own array back before freeing it. */
+		reply->show->sockets = saved_sockets;
+		reply->show->n_sockets = saved_n;
+	}
 	netstack__reply__free_unpacked(reply, NULL);
+	for (size_t i = 0; i < n_pages; i++)
+		netstack__reply__free_unpacked(pages[i], NULL);
+	free(pages);
+	free(all);
 out_close:
 	close(fd);
 	return ret;
@@ -1363,6 +1457,8 @@ int main(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "udp", no_argument, NULL, 'u' },
 		{ "tcp", no_argument, NULL, 't' },
+		{ "listening", no_argument, NULL, 'l' },
+		{ "info", no_argument, NULL, 'i' },
 		{ "numeric", no_argument, NULL, 'n' },
 		{ "processes", no_argument, NULL, 'p' },
 		{ "write", no_argument, NULL, 'w' },
@@ -1375,7 +1471,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:jautnpwh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:jautlinpwh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.socket_path = optarg;
@@ -1391,6 +1487,12 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			o.tcp = true;
+			break;
+		case 'l':
+			o.listening = true;
+			break;
+		case 'i':
+			o.info = true;
 			break;
 		case 'w':
 			o.write = true;

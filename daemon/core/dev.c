@@ -7,6 +7,7 @@
  * may change at run time under ptype_lock and is read with acquire loads.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -211,6 +212,18 @@ int netif_receive_skb(struct sk_buff *skb)
 			return enqueue_to_backlog(skb, cpu);
 	}
 	return __netif_receive_skb(skb);
+}
+
+int netif_rx(struct sk_buff *skb)
+{
+	int cpu = smp_processor_id();
+
+	if (cpu < 0) {
+		/* Delivered (or dropped with its reason) by the stack: the device did its part. */
+		(void)__netif_receive_skb(skb);
+		return 0;
+	}
+	return enqueue_to_backlog(skb, cpu);
 }
 
 int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)

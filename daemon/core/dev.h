@@ -52,6 +52,16 @@ int __netif_receive_skb(struct sk_buff *skb);
  */
 int netif_receive_skb(struct sk_buff *skb);
 
+/*
+ * netif_rx: a frame that did not come from a NAPI poll (the loopback
+ * device hands back what the stack sent) goes to the calling worker's
+ * backlog (enqueue_to_backlog) and is received later in its softirq, not
+ * inside the transmit path.  On a thread that is no worker (unit tests)
+ * it is received at once.  Consumes @skb; 0 or -ENOBUFS (backlog full, a
+ * counted CPU_BACKLOG drop).
+ */
+int netif_rx(struct sk_buff *skb);
+
 /* NAPI entry for drivers; GRO will merge here.  Consumes @skb. */
 int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
 

@@ -47,10 +47,12 @@
 	X(IP_FWD_FRAG_NEEDED, "DF set, larger than the next hop MTU (ICMP sent)")  \
 	X(IP_FWD_SRR, "source-routed packet (LSRR/SSRR) not forwarded")            \
 	X(IP_FWD_LINK_BCAST, "not forwarded: came in a link broadcast/multicast")  \
+	X(IP_INVALID_DEST, "IPv4 destination is loopback on a non-loopback device (martian)") \
 	X(ICMP_TRUNCATED, "ICMP message shorter than its header")                  \
 	X(ICMP_CSUM, "ICMP checksum wrong")                                        \
 	X(ICMP_TYPE, "ICMP type not handled")                                      \
 	X(ICMP_RATELIMIT, "ICMP error suppressed by rate limit")                   \
+	X(PING_NO_SOCKET, "echo reply whose identifier no ping or raw socket holds") \
 	X(UDP_TRUNCATED, "UDP header truncated, or its length field bad")          \
 	X(UDP_CSUM, "UDP checksum wrong")                                          \
 	X(UDP_NO_SOCKET, "no UDP socket bound to the destination port")            \
@@ -58,6 +60,28 @@
 	X(UDP_SOCK_DEAD, "UDP socket's shared memory corrupted by its client")     \
 	X(UDP_SND_INVALID, "bad datagram record in a client's transmit ring")      \
 	X(UDP_SND_ERROR, "UDP send refused before IP (EACCES, EPIPE, no port)")    \
+	X(SOCK_RCVBUF, "ping or raw socket receive buffer (SO_RCVBUF) or ring full") \
+	X(SOCK_DEAD, "ping or raw socket's shared memory corrupted by its client") \
+	X(SOCK_SND_INVALID, "bad record in a ping or raw socket's transmit ring")  \
+	X(SOCK_SND_ERROR, "ping or raw send refused before IP (EINVAL, EACCES, EPIPE)") \
+	X(TCP_NOT_HOST, "TCP segment not addressed to this host (broadcast/multicast)") \
+	X(TCP_TRUNCATED, "TCP segment shorter than its header")                    \
+	X(TCP_BAD_DOFF, "TCP data offset below 5 words or beyond the segment")     \
+	X(TCP_CSUM, "TCP checksum wrong")                                          \
+	X(TCP_OPTIONS, "TCP options malformed")                                    \
+	X(TCP_NO_SOCKET, "no TCP socket for the segment (answered with RST)")      \
+	X(TCP_RESET, "TCP RST processed (or ignored as out of window)")            \
+	X(TCP_FLAGS, "TCP flags invalid for the connection's state")               \
+	X(TCP_LISTEN_OVERFLOW, "listener's accept or SYN queue full")              \
+	X(TCP_ACK_UNSENT, "TCP ACK for data never sent, or unacceptable ACK")      \
+	X(TCP_INVALID_SEQUENCE, "TCP segment outside the receive window")          \
+	X(TCP_RFC7323_PAWS, "TCP timestamp older than the last (PAWS)")            \
+	X(TCP_OLD_DATA, "TCP segment already received (duplicate)")                \
+	X(TCP_OFO_DUP, "TCP out-of-order segment already queued")                  \
+	X(TCP_OVERWINDOW, "TCP data beyond the receive window")                    \
+	X(TCP_ZEROWINDOW, "TCP data while the receive window is zero")             \
+	X(TCP_RCVBUF, "TCP receive ring full")                                     \
+	X(TCP_CLOSED, "TCP segment for a closed or closing connection")            \
 	X(NEIGH_FAILED, "neighbour resolution failed (no ARP reply)")              \
 	X(NEIGH_QUEUEFULL, "too many packets waiting for ARP resolution")          \
 	X(NEIGH_NOMEM, "neighbour table full")                                     \

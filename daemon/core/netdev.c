@@ -16,6 +16,8 @@
 static struct net_device *dev_base;
 static int dev_next_ifindex = 1;
 
+struct net_device *loopback_dev;
+
 struct net_device *alloc_netdev(size_t priv_size, const char *name)
 {
 	struct net_device *dev = calloc(1, sizeof(*dev));
@@ -73,6 +75,8 @@ int register_netdev(struct net_device *dev)
 
 void unregister_netdev(struct net_device *dev)
 {
+	if (dev == loopback_dev)
+		loopback_dev = NULL;
 	for (struct net_device **pp = &dev_base; *pp; pp = &(*pp)->next) {
 		if (*pp == dev) {
 			*pp = dev->next;

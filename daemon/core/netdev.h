@@ -129,6 +129,13 @@ int register_netdev(struct net_device *dev);
 /* Remove @dev from the list (workers must be stopped). */
 void unregister_netdev(struct net_device *dev);
 
+/*
+ * The loopback device "lo" (the kernel's net->loopback_dev): set by the
+ * loopback driver when it registers, NULL without one (unit tests).
+ * Local destinations leave through it.
+ */
+extern struct net_device *loopback_dev;
+
 /* Lookup; no reference counting: devices live until shutdown. */
 struct net_device *dev_get_by_index(int ifindex);
 struct net_device *dev_get_by_name(const char *name);

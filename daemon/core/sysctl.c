@@ -51,6 +51,13 @@ void core_sysctl_init(void)
 void sysctl_reset_defaults(void)
 {
 	for (const struct ctl_table *t = sysctl_next(NULL); t; t = sysctl_next(t)) {
+		if (!t->data) {
+			char err[128];
+
+			if (t->set_str && t->def_str)
+				(void)t->set_str(t->def_str, err, sizeof(err));
+			continue;
+		}
 		atomic_store_explicit(t->data, t->def, memory_order_relaxed);
 		if (t->data2)
 			atomic_store_explicit(t->data2, t->def2, memory_order_relaxed);
@@ -141,7 +148,10 @@ static int sysctl_set_pair(const struct ctl_table *t, const char *value, char *e
 	}
 	if (rc)
 		return rc;
-	if (lo > hi) {
+	if (lo > hi && (t->flags & CTL_PAIR_EMPTY)) {
+		lo = 1;
+		hi = 0;
+	} else if (lo > hi) {
 		snprintf(err, errlen, "%s: %" PRId64 " is above %" PRId64, t->procname, lo, hi);
 		return -EINVAL;
 	}
@@ -152,6 +162,13 @@ static int sysctl_set_pair(const struct ctl_table *t, const char *value, char *e
 
 void sysctl_format(const struct ctl_table *t, char *buf, size_t len)
 {
+	if (!t->data) {
+		if (t->get_str)
+			t->get_str(buf, len);
+		else if (len)
+			buf[0] = '\0';
+		return;
+	}
 	if (t->data2)
 		snprintf(buf, len, "%" PRId64 " %" PRId64, sysctl_read(t->data), sysctl_read(t->data2));
 	else
@@ -167,6 +184,13 @@ int sysctl_set(const char *name, const char *value, char *err, size_t errlen)
 	if (!t) {
 		snprintf(err, errlen, "unknown sysctl '%s'", name);
 		return -ENOENT;
+	}
+	if (!t->data) {
+		if (!t->set_str) {
+			snprintf(err, errlen, "%s is read-only", name);
+			return -EPERM;
+		}
+		return t->set_str(value, err, errlen);
 	}
 	if (t->data2)
 		return sysctl_set_pair(t, value, err, errlen);

@@ -26,7 +26,24 @@ struct ctl_table {
 	 */
 	_Atomic int64_t *data2;
 	int64_t def2;
+	/*
+	 * A knob whose value is text ("cubic", "4096 131072 6291456"): data
+	 * is NULL and these do the work.  set_str validates and applies (0 or
+	 * -errno with a message in @err); get_str formats; def_str is the
+	 * default.  Control context.
+	 */
+	int (*set_str)(const char *value, char *err, size_t errlen);
+	void (*get_str)(char *buf, size_t len);
+	const char *def_str;
+	unsigned int flags;         /* CTL_* */
 };
+
+/*
+ * A pair whose first value may exceed the second: an empty range
+ * (net.ipv4.ping_group_range "1 0").  A reversed write is stored as
+ * "1 0", as the kernel normalises it.
+ */
+#define CTL_PAIR_EMPTY 1u
 
 /* Register a module's table (NULL-procname terminated).  Control context. */
 void sysctl_register(const struct ctl_table *table);

@@ -18,7 +18,7 @@
  * allocated is released by ctl_show_free(), which must be called after a
  * successful return.  Control thread.
  */
-int ctl_show(Netstack__ShowWhat what, Netstack__ShowReply *reply);
+int ctl_show(const Netstack__ShowRequest *rq, Netstack__ShowReply *reply);
 
 /* Free what ctl_show() allocated in @reply and leave it empty. */
 void ctl_show_free(Netstack__ShowReply *reply);

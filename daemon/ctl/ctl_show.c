@@ -31,6 +31,7 @@
 #include "net/core/neighbour.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/snmp.h"
+#include "net/ipv4/tcp.h"
 #include "net/socket.h"
 
 #define CTL_MAC_STRLEN sizeof("aa:bb:cc:dd:ee:ff")
@@ -38,6 +39,8 @@
 #define CTL_NEIGH_SLACK 16
 /* "[::ffff:255.255.255.255]:65535" */
 #define CTL_SOCKADDR_STRLEN 48
+/* Sockets per ss page: about 200 bytes each, well inside one message. */
+#define CTL_SOCK_PAGE 512u
 
 struct ctl_addr {
 	Netstack__LinkAddr msg;         /* first: free(msg) frees the wrapper */
@@ -65,6 +68,7 @@ struct ctl_sock {
 	char proto[8];
 	char local[CTL_SOCKADDR_STRLEN];
 	char peer[CTL_SOCKADDR_STRLEN];
+	char cong[16];
 	uint32_t pids[];                /* msg.pids points here */
 };
 
@@ -347,7 +351,8 @@ static int ctl_counter_add(Netstack__ShowReply *reply, const char *group,
 
 static int ctl_show_stats(Netstack__ShowReply *reply)
 {
-	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX + UDP_MIB_MAX;
+	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX + UDP_MIB_MAX +
+		     TCP_MIB_MAX + LINUX_MIB_MAX;
 	char name[sizeof("OutType255")];
 	unsigned int i;
 	int out, err;
@@ -386,6 +391,19 @@ static int ctl_show_stats(Netstack__ShowReply *reply)
 	}
 	for (i = 0; i < UDP_MIB_MAX; i++) {
 		err = ctl_counter_add(reply, "Udp", udp_mib_names[i], snmp_fold_udp(i), "");
+		if (err)
+			return err;
+	}
+	for (i = 0; i < TCP_MIB_MAX; i++) {
+		uint64_t v = snmp_fold_tcp(i);
+
+		/* CurrEstab is a gauge kept as per-worker deltas: the sum is the count. */
+		err = ctl_counter_add(reply, "Tcp", tcp_mib_names[i], v, "");
+		if (err)
+			return err;
+	}
+	for (i = 0; i < LINUX_MIB_MAX; i++) {
+		err = ctl_counter_add(reply, "TcpExt", tcpext_mib_names[i], snmp_fold_tcpext(i), "");
 		if (err)
 			return err;
 	}
@@ -445,8 +463,23 @@ static struct ctl_sock *ctl_sock_new(const struct sock_info *si, unsigned int ma
 	cs->msg.sock_id = si->id;
 	ctl_strcpy(cs->proto, sizeof(cs->proto), si->proto);
 	cs->msg.proto = cs->proto;
-	/* A connected datagram socket is ESTAB in ss(8); TCP states come later. */
-	cs->msg.state = (char *)(si->connected ? "ESTAB" : "UNCONN");
+	/* A connected datagram socket is ESTAB in ss(8); TCP has its own states. */
+	cs->msg.state = (char *)(si->state ? si->state : si->connected ? "ESTAB" : "UNCONN");
+	cs->msg.cwnd = si->cwnd;
+	cs->msg.ssthresh = si->ssthresh;
+	cs->msg.rtt_us = si->rtt_us;
+	cs->msg.rttvar_us = si->rttvar_us;
+	cs->msg.rto_ms = si->rto_ms;
+	cs->msg.mss = si->mss;
+	cs->msg.retrans = si->retrans;
+	cs->msg.total_retrans = si->total_retrans;
+	cs->msg.sacked = si->sacked;
+	cs->msg.unacked = si->unacked;
+	cs->msg.delivery_rate = si->delivery_rate;
+	cs->msg.bytes_acked = si->bytes_acked;
+	cs->msg.bytes_received = si->bytes_received;
+	ctl_strcpy(cs->cong, sizeof(cs->cong), si->cong);
+	cs->msg.cong = cs->cong;
 	ctl_format_sockaddr(cs->local, si->family, si->bound ? si->saddr : 0,
 			    si->bound ? si->sport : 0);
 	if (si->connected)
@@ -465,26 +498,46 @@ static struct ctl_sock *ctl_sock_new(const struct sock_info *si, unsigned int ma
 	return cs;
 }
 
-static int ctl_show_sockets(Netstack__ShowReply *reply)
+static int ctl_sock_info_cmp(const void *a, const void *b)
+{
+	const struct sock_info *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * A page of sockets, sorted by id, after @after_id: a reply must fit one
+ * IPC message (NS_IPC_MAX_MSG), and 10,000 sockets do not.
+ */
+static int ctl_show_sockets(Netstack__ShowReply *reply, uint64_t after_id, uint32_t max_items)
 {
 	unsigned int max = sock_count() + CTL_NEIGH_SLACK;
 	unsigned int max_pids = session_count() ? session_count() : 1;
 	struct sock_info *info;
-	unsigned int i, n;
+	unsigned int i, n, first, count;
 	int err = 0;
 
+	if (!max_items || max_items > CTL_SOCK_PAGE)
+		max_items = CTL_SOCK_PAGE;
 	info = calloc(max, sizeof(*info));
 	if (!info)
 		return -ENOMEM;
 	n = sock_dump(info, max);
 	if (!n)
 		goto out_free_info;
-	reply->sockets = calloc(n, sizeof(*reply->sockets));
+	qsort(info, n, sizeof(*info), ctl_sock_info_cmp);
+	for (first = 0; first < n && info[first].id <= after_id; first++)
+		;
+	count = n - first < max_items ? n - first : max_items;
+	reply->more = first + count < n;
+	if (!count)
+		goto out_free_info;
+	reply->sockets = calloc(count, sizeof(*reply->sockets));
 	if (!reply->sockets) {
 		err = -ENOMEM;
 		goto out_free_info;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = first; i < first + count; i++) {
 		struct ctl_sock *cs = ctl_sock_new(&info[i], max_pids);
 
 		if (!cs) {
@@ -543,12 +596,12 @@ out_free_info:
 
 /* --- entry points ---------------------------------------------------------- */
 
-int ctl_show(Netstack__ShowWhat what, Netstack__ShowReply *reply)
+int ctl_show(const Netstack__ShowRequest *rq, Netstack__ShowReply *reply)
 {
 	int err;
 
 	netstack__show_reply__init(reply);
-	switch (what) {
+	switch (rq->what) {
 	case NETSTACK__SHOW_WHAT__SHOW_LINK:
 		err = ctl_show_link(reply);
 		break;
@@ -565,7 +618,7 @@ int ctl_show(Netstack__ShowWhat what, Netstack__ShowReply *reply)
 		err = ctl_show_drops(reply);
 		break;
 	case NETSTACK__SHOW_WHAT__SHOW_SOCKETS:
-		err = ctl_show_sockets(reply);
+		err = ctl_show_sockets(reply, rq->after_id, rq->max_items);
 		break;
 	case NETSTACK__SHOW_WHAT__SHOW_CLIENTS:
 		err = ctl_show_clients(reply);

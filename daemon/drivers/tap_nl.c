@@ -53,6 +53,9 @@ void tap_nl_close(struct tap_nl *nl)
 	free(nl);
 }
 
+/* Packets the kernel may queue towards us on the TAP (its txqueuelen). */
+#define TAP_NL_TXQLEN 4096u
+
 int tap_nl_configure(struct tap_nl *nl, const char *ifname, unsigned int mtu,
 		     uint32_t addr, unsigned int prefixlen, char *err, size_t errlen)
 {
@@ -73,6 +76,13 @@ int tap_nl_configure(struct tap_nl *nl, const char *ifname, unsigned int mtu,
 	}
 	rtnl_link_set_mtu(change, mtu);
 	rtnl_link_set_flags(change, IFF_UP);
+	/*
+	 * The kernel side queues what it sends us in the tun device's queue
+	 * (txqueuelen, 500 by default) until a worker reads it; a TCP burst
+	 * larger than that is tail-dropped before we see it.  A deeper queue
+	 * turns those drops into a little latency, like a NIC's RX ring.
+	 */
+	rtnl_link_set_txqlen(change, TAP_NL_TXQLEN);
 	rc = rtnl_link_change(nl->sock, link, change, 0);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot set %s up with mtu %u: %s", ifname, mtu,

@@ -17,7 +17,7 @@ struct ns_region;
 
 /* Limits on the configured region size (client_shm_mb). */
 #define REGION_MIN_SIZE (1ull << 20)
-#define REGION_MAX_SIZE (4096ull << 20)
+#define REGION_MAX_SIZE (65536ull << 20)
 
 /*
  * Create a region of @size bytes (a multiple of NS_SHM_PAGE, within

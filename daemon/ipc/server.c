@@ -297,12 +297,13 @@ static int ipc_handle_hello(struct ipc_conn *c, const Netstack__Request *req)
 static int ipc_handle_show(struct ipc_conn *c, const Netstack__Request *req)
 {
 	Netstack__Reply reply = NETSTACK__REPLY__INIT;
+	Netstack__ShowRequest none = NETSTACK__SHOW_REQUEST__INIT;
+	const Netstack__ShowRequest *rq = req->show ? req->show : &none;
 	Netstack__ShowReply show;
-	Netstack__ShowWhat what;
+	Netstack__ShowWhat what = rq->what;
 	int err;
 
-	what = req->show ? req->show->what : NETSTACK__SHOW_WHAT__SHOW_UNSPECIFIED;
-	err = ctl_show(what, &show);
+	err = ctl_show(rq, &show);
 	if (err == -EINVAL)
 		return ipc_send_error(c, req->seq, EINVAL, "unknown show object %d", (int)what);
 	if (err)
@@ -429,8 +430,7 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 			return ipc_send_reply_fds(c, &out->reply, out->fds, out->nfds);
 		break;
 	}
-	if (req->body_case >= NETSTACK__REQUEST__BODY_SOCKET &&
-	    req->body_case <= NETSTACK__REQUEST__BODY_CLOSE)
+	if (session_is_socket_request(req->body_case))
 		return ipc_send_error(c, req->seq, EOPNOTSUPP,
 				      "socket requests need a client (ROLE_CLIENT) Hello");
 	/* Includes bodies added to the protocol after this daemon. */

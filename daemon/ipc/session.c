@@ -17,7 +17,9 @@
  *
  * Where a socket lives in the region (control block, rings) is recorded
  * once per socket in a struct sess_sock shared by every session holding
- * it.  When the last holder lets go, the socket is closed (the last
+ * it.  socket() and accept() place a socket the same way
+ * (session_place); they differ only in where it comes from (sock_create,
+ * or a listener's queue with sock_accept).  When the last holder lets go, the socket is closed (the last
  * sock_put) and only then are its pages freed, so no worker writes into
  * memory that was handed to another socket.
  *
@@ -27,6 +29,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,40 +388,35 @@ static void session_unplace(struct sess_sock *ss)
 		region_free(ss->region, ss->cb_off, NS_SHM_PAGE);
 }
 
-static void session_socket(struct session *s, const Netstack__SocketRequest *rq,
-			   struct session_reply *out)
+/*
+ * Give @sk its place in @s's region: a control block and rings of
+ * ss->rx_size / ss->tx_size bytes (set by the caller from the socket
+ * layer), a notify and a doorbell eventfd, attach it (sock_attach) and put
+ * it in @s's table with the preallocated @ss and @e, which the table then
+ * owns together with the caller's socket reference.  The eventfds go into
+ * @out->fds (notify first) for the reply.  Shared by socket() and
+ * accept(), which differ only in where the socket comes from.
+ *
+ * Returns 0, or -1 after failing @out (ENOBUFS: region full; ENFILE and
+ * others: no eventfd; the attach error) with everything placed so far
+ * undone; the caller then still owns @sk, @ss and @e.
+ */
+static int session_place(struct session *s, struct sock *sk, struct sess_sock *ss,
+			 struct sess_ent *e, struct session_reply *out)
 {
 	unsigned char *base = region_base(s->region);
-	struct sess_sock *ss;
-	struct sess_ent *e;
-	struct sock *sk;
 	int nfd, dfd, err;
 
-	if (s->nsocks >= s->max_sockets) {
-		session_fail(out, EMFILE, NULL);
-		return;
-	}
-	/* Everything that can fail without side effects comes first. */
-	ss = calloc(1, sizeof(*ss));
-	e = calloc(1, sizeof(*e));
-	if (!ss || !e) {
-		session_fail(out, ENOMEM, NULL);
-		goto err_free;
-	}
-	err = sock_create(rq->domain, rq->type, rq->protocol, &sk, &ss->rx_size, &ss->tx_size);
-	if (err) {
-		session_fail(out, -err, NULL);
-		goto err_free;
-	}
 	if (!session_ring_size_ok(ss->rx_size) || !session_ring_size_ok(ss->tx_size)) {
 		ns_log(NS_LOG_ERR, "ipc: socket layer asked for rings of %u/%u bytes",
 		       ss->rx_size, ss->tx_size);
 		session_fail(out, EINVAL, "bad ring sizes %u/%u", ss->rx_size, ss->tx_size);
-		goto err_put;
+		return -1;
 	}
 	ss->sk = sk;
 	ss->id = sk->id;
 	ss->region = s->region;
+	ss->cb_off = ss->rx_off = ss->tx_off = 0;
 	if (region_alloc(s->region, NS_SHM_PAGE, &ss->cb_off) ||
 	    region_alloc(s->region, ss->rx_size, &ss->rx_off) ||
 	    region_alloc(s->region, ss->tx_size, &ss->tx_off)) {
@@ -449,16 +447,10 @@ static void session_socket(struct session *s, const Netstack__SocketRequest *rq,
 	}
 	ss->holders = 1;
 	session_insert(s, e, ss);
-
-	netstack__socket_reply__init(&out->body.socket);
-	out->body.socket.sock_id = ss->id;
-	out->body.socket.shm_offset = ss->cb_off;
-	out->reply.body_case = NETSTACK__REPLY__BODY_SOCKET;
-	out->reply.socket = &out->body.socket;
 	out->fds[0] = nfd;
 	out->fds[1] = dfd;
 	out->nfds = 2;
-	return;
+	return 0;
 
 err_eventfd:
 	/* The daemon's descriptor table is full: ENFILE, as for the system's. */
@@ -466,6 +458,111 @@ err_eventfd:
 	session_fail(out, err == EMFILE ? ENFILE : err, "netstackd: eventfd: %s", strerror(err));
 err_unplace:
 	session_unplace(ss);
+	return -1;
+}
+
+static void session_socket(struct session *s, const Netstack__SocketRequest *rq,
+			   struct session_reply *out)
+{
+	struct sock_cred cred;
+	struct sess_sock *ss;
+	struct sess_ent *e;
+	struct sock *sk;
+	int err;
+
+	if (s->nsocks >= s->max_sockets) {
+		session_fail(out, EMFILE, NULL);
+		return;
+	}
+	/* Everything that can fail without side effects comes first. */
+	ss = calloc(1, sizeof(*ss));
+	e = calloc(1, sizeof(*e));
+	if (!ss || !e) {
+		session_fail(out, ENOMEM, NULL);
+		goto err_free;
+	}
+	/* The kernel checks the caller's credentials: SO_PEERCRED's uid and gid. */
+	cred.uid = s->uid;
+	cred.gid = s->gid;
+	err = sock_create_cred(&cred, rq->domain, rq->type, rq->protocol, &sk, &ss->rx_size,
+			       &ss->tx_size);
+	if (err) {
+		session_fail(out, -err, NULL);
+		goto err_free;
+	}
+	if (session_place(s, sk, ss, e, out))
+		goto err_put;
+
+	netstack__socket_reply__init(&out->body.socket);
+	out->body.socket.sock_id = ss->id;
+	out->body.socket.shm_offset = ss->cb_off;
+	out->reply.body_case = NETSTACK__REPLY__BODY_SOCKET;
+	out->reply.socket = &out->body.socket;
+	return;
+
+err_put:
+	sock_put(sk);
+err_free:
+	free(e);
+	free(ss);
+}
+
+static struct sock *session_sock(struct session *s, uint64_t id, struct session_reply *out);
+
+/*
+ * accept(): the listener's oldest established connection becomes a socket
+ * of @s, placed like a new one.  The limits come in the kernel's order:
+ * at the socket limit (EMFILE) the connection stays queued, as accept(2)
+ * fails before it takes one; a full region (ENOBUFS) is only known once
+ * the connection is off the queue (its ring sizes come with it), so it is
+ * released, which resets it.
+ */
+static void session_accept(struct session *s, const Netstack__AcceptRequest *rq,
+			   struct session_reply *out)
+{
+	static struct ns_ratelimit lost_rs;
+	struct sock *lsk = session_sock(s, rq->sock_id, out);
+	socklen_t peerlen = sizeof(out->buf.ss);
+	struct sess_sock *ss;
+	struct sess_ent *e;
+	struct sock *sk;
+	int err;
+
+	if (!lsk)
+		return;
+	if (s->nsocks >= s->max_sockets) {
+		session_fail(out, EMFILE, NULL);
+		return;
+	}
+	ss = calloc(1, sizeof(*ss));
+	e = calloc(1, sizeof(*e));
+	if (!ss || !e) {
+		session_fail(out, ENOMEM, NULL);
+		goto err_free;
+	}
+	memset(&out->buf.ss, 0, sizeof(out->buf.ss));
+	err = sock_accept(lsk, &sk, &ss->rx_size, &ss->tx_size, &out->buf.ss, &peerlen);
+	if (err) {
+		session_fail(out, -err, NULL);
+		goto err_free;
+	}
+	if (session_place(s, sk, ss, e, out)) {
+		if (ns_ratelimit(&lost_rs, 5000, 5))
+			ns_log(NS_LOG_WARNING, "ipc: pid %d: accepted connection dropped: %s",
+			       (int)s->pid, out->reply.error_message ? out->reply.error_message :
+			       strerror(out->reply.error));
+		goto err_put;
+	}
+
+	netstack__accept_reply__init(&out->body.accept);
+	out->body.accept.sock_id = ss->id;
+	out->body.accept.shm_offset = ss->cb_off;
+	out->body.accept.peer.data = (uint8_t *)&out->buf.ss;
+	out->body.accept.peer.len = peerlen < sizeof(out->buf.ss) ? peerlen : sizeof(out->buf.ss);
+	out->reply.body_case = NETSTACK__REPLY__BODY_ACCEPT;
+	out->reply.accept = &out->body.accept;
+	return;
+
 err_put:
 	sock_put(sk);
 err_free:
@@ -595,6 +692,72 @@ static void session_getname(struct session *s, const Netstack__NameRequest *rq,
 	out->reply.getname = &out->body.getname;
 }
 
+/* A sockaddr of @sk's family for @addr:@port (v4-mapped for AF_INET6); its length. */
+static uint32_t session_sockaddr(const struct sock *sk, struct sockaddr_storage *ss,
+				 uint32_t addr, uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (sk->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		sin6->sin6_addr.s6_addr[10] = 0xff;
+		sin6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sin6->sin6_addr.s6_addr[12], &addr, 4);
+		return sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		sin->sin_addr.s_addr = addr;
+		return sizeof(*sin);
+	}
+}
+
+/* recvmsg(MSG_ERRQUEUE): ip_recv_error's data, the client builds the message. */
+static void session_recverr(struct session *s, const Netstack__RecvErrRequest *rq,
+			    struct session_reply *out)
+{
+	struct sock *sk = session_sock(s, rq->sock_id, out);
+	Netstack__RecvErrReply *r = &out->body.recverr;
+	struct sockaddr_in *off = (struct sockaddr_in *)&out->buf.err.offender;
+	struct sock_exterr *e;
+	uint32_t len;
+	int err;
+
+	if (!sk)
+		return;
+	err = sock_recv_error(sk, rq->peek, &e);
+	if (err) {
+		session_fail(out, -err, NULL);
+		return;
+	}
+	netstack__recv_err_reply__init(r);
+	r->ee_errno = e->ee_errno;
+	r->ee_origin = e->ee_origin;
+	r->ee_type = e->ee_type;
+	r->ee_code = e->ee_code;
+	r->ee_info = e->ee_info;
+	r->ttl = e->ttl;
+	r->tos = e->tos;
+	memset(off, 0, sizeof(out->buf.err.offender));
+	off->sin_family = AF_INET;
+	off->sin_addr.s_addr = e->offender;
+	r->offender.data = (uint8_t *)off;
+	r->offender.len = sizeof(*off);
+	r->addr.len = session_sockaddr(sk, &out->buf.err.addr, e->daddr, e->port);
+	r->addr.data = (uint8_t *)&out->buf.err.addr;
+	len = e->len < SESSION_ERR_PAYLOAD_MAX ? e->len : SESSION_ERR_PAYLOAD_MAX;
+	memcpy(out->buf.err.payload, e->data, len);
+	r->payload.data = out->buf.err.payload;
+	r->payload.len = len;
+	free(e);
+	out->reply.body_case = NETSTACK__REPLY__BODY_RECVERR;
+	out->reply.recverr = r;
+}
+
 static void session_close(struct session *s, uint64_t id, struct session_reply *out)
 {
 	struct sess_sock *ss = session_remove(s, id);
@@ -606,15 +769,20 @@ static void session_close(struct session *s, uint64_t id, struct session_reply *
 	sess_sock_release(ss);
 }
 
+bool session_is_socket_request(Netstack__Request__BodyCase body)
+{
+	return (body >= NETSTACK__REQUEST__BODY_SOCKET && body <= NETSTACK__REQUEST__BODY_CLOSE) ||
+	       body == NETSTACK__REQUEST__BODY_ACCEPT || body == NETSTACK__REQUEST__BODY_RECVERR;
+}
+
 bool session_request(struct session *s, const Netstack__Request *req,
 		     struct session_reply *out)
 {
 	struct sock *sk;
 	int err;
 
-	/* Bodies 4..12 are the socket requests; all share one union pointer. */
-	if (req->body_case >= NETSTACK__REQUEST__BODY_SOCKET &&
-	    req->body_case <= NETSTACK__REQUEST__BODY_CLOSE && !req->socket) {
+	/* The socket requests' bodies all share one union pointer. */
+	if (session_is_socket_request(req->body_case) && !req->socket) {
 		session_fail(out, EINVAL, "empty request body");
 		return true;
 	}
@@ -649,6 +817,12 @@ bool session_request(struct session *s, const Netstack__Request *req,
 		break;
 	case NETSTACK__REQUEST__BODY_CLOSE:
 		session_close(s, req->close->sock_id, out);
+		break;
+	case NETSTACK__REQUEST__BODY_RECVERR:
+		session_recverr(s, req->recverr, out);
+		break;
+	case NETSTACK__REQUEST__BODY_ACCEPT:
+		session_accept(s, req->accept, out);
 		break;
 	default:
 		return false;

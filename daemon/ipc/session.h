@@ -28,11 +28,13 @@ struct session_limits {
 };
 
 /* Used when the server is given no limits (nsconfig.h has the same). */
-#define SESSION_DEFAULT_SHM_MB 64u
-#define SESSION_DEFAULT_MAX_SOCKETS 1024u
+#define SESSION_DEFAULT_SHM_MB 8192u
+#define SESSION_DEFAULT_MAX_SOCKETS 16384u
 /* Largest getsockopt value returned (longer optlen is cut to this). */
 #define SESSION_OPT_MAX 1024u
 #define SESSION_PROGRAM_LEN 64
+/* Largest error queue payload returned (an ICMP error quotes at most 576 bytes). */
+#define SESSION_ERR_PAYLOAD_MAX 576u
 
 /*
  * What to answer one request with: the Reply (seq, error, body pointing
@@ -47,13 +49,19 @@ struct session_reply {
 		Netstack__SocketReply socket;
 		Netstack__GetsockoptReply getsockopt;
 		Netstack__NameReply getname;
+		Netstack__RecvErrReply recverr;
+		Netstack__AcceptReply accept;
 	} body;
 	int fds[2];
 	unsigned int nfds;
 	char message[160];
 	union {
-		struct sockaddr_storage ss;
+		struct sockaddr_storage ss;     /* names; accept's peer */
 		unsigned char opt[SESSION_OPT_MAX];
+		struct {
+			struct sockaddr_storage addr, offender;
+			unsigned char payload[SESSION_ERR_PAYLOAD_MAX];
+		} err;
 	} buf;
 };
 
@@ -86,11 +94,18 @@ struct session *session_hello(const Netstack__Hello *hello, const struct session
 			      const struct session_limits *limits,
 			      struct session_reply *out);
 
+/* True for the request bodies session_request() answers (socket requests). */
+bool session_is_socket_request(Netstack__Request__BodyCase body);
+
 /*
  * Answer a socket request (socket, bind, connect, listen, setsockopt,
- * getsockopt, getname, shutdown, close) of @s in @out.  Socket ids name
- * only this session's sockets; any other id is EBADF.  Errors are positive
- * errno values in @out->reply.error, as the kernel would return them.
+ * getsockopt, getname, shutdown, close, accept) of @s in @out.  Socket ids
+ * name only this session's sockets; any other id is EBADF.  Errors are
+ * positive errno values in @out->reply.error, as the kernel would return
+ * them.  socket and accept pass two eventfds (notify, doorbell) in
+ * @out->fds.  accept: EMFILE at max_sockets (the connection stays
+ * queued), EAGAIN with nothing to accept, EINVAL if not listening,
+ * ENOBUFS if the region is full (the connection is then lost).
  * Returns false if @req is not a socket request (@out untouched).
  */
 bool session_request(struct session *s, const Netstack__Request *req,

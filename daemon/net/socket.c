@@ -35,6 +35,9 @@
 #include "core/softnet.h"
 #include "core/sysctl.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/ping.h"
+#include "net/ipv4/raw.h"
+#include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
 #include "net/socket.h"
 
@@ -91,11 +94,13 @@ int inet_register_protosw(const struct inet_protosw *p)
 
 /*
  * inet_create's lookup: the first entry of @type whose protocol matches,
- * where protocol 0 takes the type's default.  -ESOCKTNOSUPPORT when the
+ * where protocol 0 takes the type's default and an entry of protocol
+ * IPPROTO_IP (raw) takes any protocol but 0.  -ESOCKTNOSUPPORT when the
  * type has no entry, -EPROTONOSUPPORT when its entries do not match.
  */
 static int inetsw_lookup(int type, int *protocol, const struct inet_protosw **out)
 {
+	const struct inet_protosw *wild = NULL;
 	int err = -ESOCKTNOSUPPORT;
 
 	for (unsigned int i = 0; i < n_inetsw; i++) {
@@ -103,12 +108,22 @@ static int inetsw_lookup(int type, int *protocol, const struct inet_protosw **ou
 
 		if (p->type != type)
 			continue;
+		err = -EPROTONOSUPPORT;
+		if (p->protocol == IPPROTO_IP) {
+			/* The wildcard answers only when no specific entry does. */
+			if (*protocol != IPPROTO_IP && !wild)
+				wild = p;
+			continue;
+		}
 		if (*protocol == p->protocol || *protocol == 0) {
 			*protocol = p->protocol;
 			*out = p;
 			return 0;
 		}
-		err = -EPROTONOSUPPORT;
+	}
+	if (wild) {
+		*out = wild;
+		return 0;
 	}
 	/* Types the kernel serves that we do not yet: the protocol is what is missing. */
 	if (err == -ESOCKTNOSUPPORT && (type == SOCK_STREAM || type == SOCK_RAW))
@@ -163,11 +178,20 @@ static uint32_t roundup_pow2(uint64_t v)
 	return p;
 }
 
+const struct sock_cred sock_cred_root = { .uid = 0, .gid = 0 };
+
 int sock_create(int domain, int type, int protocol, struct sock **out,
 		uint32_t *rx_size, uint32_t *tx_size)
 {
+	return sock_create_cred(&sock_cred_root, domain, type, protocol, out, rx_size, tx_size);
+}
+
+int sock_create_cred(const struct sock_cred *cred, int domain, int type, int protocol,
+		     struct sock **out, uint32_t *rx_size, uint32_t *tx_size)
+{
 	const struct inet_protosw *answer = NULL;
-	uint32_t min_ring = ns_dgram_record_size(NS_DGRAM_MAX);
+	/* Any record fits: a UDP payload on tx, a whole IPv4 packet on rx (raw). */
+	uint32_t min_ring = ns_dgram_record_size(NS_DGRAM_LEN_MAX);
 	struct sock *sk;
 	int workers = nr_workers > 0 ? nr_workers : 1;
 	int err;
@@ -184,6 +208,9 @@ int sock_create(int domain, int type, int protocol, struct sock **out,
 	err = inetsw_lookup(type, &protocol, &answer);
 	if (err)
 		return err;
+	/* inet_create: a raw socket needs CAP_NET_RAW, which only root's clients have here. */
+	if (type == SOCK_RAW && cred->uid != 0)
+		return -EPERM;
 
 	sk = calloc(1, sizeof(*sk));
 	if (!sk)
@@ -212,7 +239,15 @@ int sock_create(int domain, int type, int protocol, struct sock **out,
 	*tx_size = roundup_pow2((uint64_t)sk->sndbuf);
 	if (*tx_size < min_ring)
 		*tx_size = roundup_pow2(min_ring);
-
+	/* sk_prot->init: the protocol's own state and checks (ping_group_range). */
+	if (sk->ops->init) {
+		err = sk->ops->init(sk, cred, rx_size, tx_size);
+		if (err) {
+			pthread_mutex_destroy(&sk->rx_lock);
+			free(sk);
+			return err;
+		}
+	}
 	sock_list_add(sk);
 	*out = sk;
 	return 0;
@@ -255,7 +290,7 @@ static void sock_attach_on_owner(void *arg)
 	struct sock_attach_args *a = arg;
 	struct sock *sk = a->sk;
 	struct ns_sock_shm *shm = a->shm;
-	uint32_t max = NS_DGRAM_MAX;
+	uint32_t max = sk->ops->max_dgram ? sk->ops->max_dgram : NS_DGRAM_MAX;
 	char name[32];
 
 	if (ns_dgram_record_size(max) > a->tx_size)
@@ -312,6 +347,8 @@ static void sock_attach_on_owner(void *arg)
 	pthread_rwlock_wrlock(&sock_lookup_lock);
 	sk->shm = shm;
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	if (sk->ops->attached)
+		sk->ops->attached(sk);
 	a->ret = 0;
 }
 
@@ -501,13 +538,63 @@ static void sock_free(void *arg)
 		close(sk->notify_fd);
 	if (sk->doorbell_fd >= 0)
 		close(sk->doorbell_fd);
+	while (sk->errq_head) {
+		struct sock_exterr *e = sk->errq_head;
+
+		sk->errq_head = e->next;
+		free(e);
+	}
 	pthread_mutex_destroy(&sk->rx_lock);
 	free(sk);
+}
+
+_Atomic bool sock_shutting_down;
+
+struct sock *sock_alloc_child(const struct sock *parent, int cpu)
+{
+	struct sock *sk = calloc(1, sizeof(*sk));
+
+	if (!sk)
+		return NULL;
+	sk->id = atomic_fetch_add_explicit(&sock_next_id, 1, memory_order_relaxed) + 1;
+	sk->family = parent->family;
+	sk->type = parent->type;
+	sk->protocol = parent->protocol;
+	sk->ops = parent->ops;
+	sk->owner_cpu = cpu;
+	atomic_init(&sk->refs, 0);
+	sk->v6only = parent->v6only;
+	sk->reuseaddr = parent->reuseaddr;
+	sk->reuseport = parent->reuseport;
+	sk->tos = parent->tos;
+	sk->ttl = parent->ttl;
+	sk->rcvbuf = parent->rcvbuf;
+	sk->sndbuf = parent->sndbuf;
+	sk->bound_dev_if = parent->bound_dev_if;
+	sk->pmtudisc = parent->pmtudisc;
+	sk->keepalive = parent->keepalive;
+	sk->linger_onoff = parent->linger_onoff;
+	sk->linger_secs = parent->linger_secs;
+	sk->v4mapped_bind = parent->v4mapped_bind;
+	sk->notify_fd = -1;
+	sk->doorbell_fd = -1;
+	sk->doorbell_irq.fd = -1;
+	pthread_mutex_init(&sk->rx_lock, NULL);
+	sock_list_add(sk);
+	return sk;
+}
+
+void sock_destroy(struct sock *sk)
+{
+	sock_list_del(sk);
+	/* On failure the socket leaks rather than risk a use after free. */
+	(void)softnet_defer(sock_free, sk);
 }
 
 static void sock_close_on_owner(void *arg)
 {
 	struct sock *sk = arg;
+	bool kept = false;
 
 	/*
 	 * What the client put in the tx ring before closing was sent as far
@@ -515,7 +602,8 @@ static void sock_close_on_owner(void *arg)
 	 * would have before close() returned.  Bounded: nobody produces any
 	 * more, and each round consumes up to a budget of records.
 	 */
-	for (unsigned int round = 0; sk->shm && sk->ops->tx_ready && round < 1024; round++) {
+	for (unsigned int round = 0; sk->shm && sk->ops->tx_ready && sk->type != SOCK_STREAM &&
+				     round < 1024; round++) {
 		uint32_t st = atomic_load_explicit(&sk->shm->state, memory_order_relaxed);
 
 		if ((st & NS_SS_DEAD) ||
@@ -525,20 +613,33 @@ static void sock_close_on_owner(void *arg)
 	}
 	sk->closing = true;
 	if (sk->ops->release)
-		sk->ops->release(sk);
+		kept = sk->ops->release(sk);
 	if (sk->doorbell_irq.sd)
 		free_irq(&sk->doorbell_irq);
-	/* On failure the socket leaks rather than risk a use after free. */
-	(void)softnet_defer(sock_free, sk);
+	/*
+	 * Our copies of the eventfds go now, not when the memory does: the
+	 * client's epoll registrations of its copy (the same open file) last
+	 * as long as any copy does, and a TCP socket may outlive its client
+	 * by minutes.  release() unhashed the socket under the lookup lock,
+	 * so no receive path can still be about to write them.
+	 */
+	if (sk->notify_fd >= 0) {
+		close(sk->notify_fd);
+		sk->notify_fd = -1;
+	}
+	if (sk->doorbell_fd >= 0) {
+		close(sk->doorbell_fd);
+		sk->doorbell_fd = -1;
+	}
+	if (kept)
+		return;         /* the protocol calls sock_destroy() when done */
+	sock_destroy(sk);
 }
 
 static void sock_close(struct sock *sk)
 {
-	sock_list_del(sk);
-	if (softnet_call_wait(sk->owner_cpu, sock_close_on_owner, sk) != 0) {
-		/* The call could not be queued (no memory): leak, never free early. */
-		return;
-	}
+	/* The call could not be queued (no memory): leak, never free early. */
+	(void)softnet_call_wait(sk->owner_cpu, sock_close_on_owner, sk);
 }
 
 void sock_put(struct sock *sk)
@@ -575,6 +676,38 @@ void sock_set_error(struct sock *sk, int err)
 		return;
 	atomic_store_explicit(&sk->shm->so_error, err, memory_order_seq_cst);
 	sock_wake(sk, NS_WAIT_RX | NS_WAIT_TX);
+}
+
+int sock_recv_error(struct sock *sk, bool peek, struct sock_exterr **out)
+{
+	struct sock_exterr *e, *copy = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&sk->rx_lock);
+	e = sk->errq_head;
+	if (!e) {
+		err = -EAGAIN;
+	} else if (peek) {
+		copy = malloc(sizeof(*e) + e->len);
+		if (copy) {
+			memcpy(copy, e, sizeof(*e) + e->len);
+			copy->next = NULL;
+		} else {
+			err = -ENOMEM;
+		}
+	} else {
+		sk->errq_head = e->next;
+		if (!sk->errq_head)
+			sk->errq_tail = NULL;
+		sk->errq_len--;
+		e->next = NULL;
+		copy = e;
+	}
+	if (!sk->errq_head)
+		sock_state_clear(sk, NS_SS_ERRQUEUE);
+	pthread_mutex_unlock(&sk->rx_lock);
+	*out = copy;
+	return err;
 }
 
 void sock_state_set(struct sock *sk, uint32_t bits)
@@ -691,6 +824,19 @@ int sk_setsockopt(struct sock *sk, int name, const void *val, socklen_t len)
 		sk->linger_onoff = ling.l_onoff != 0;
 		sk->linger_secs = ling.l_linger;
 		return 0;
+	case SO_TIMESTAMP_OLD:
+	case SO_TIMESTAMP_NEW:
+	case SO_TIMESTAMPNS_OLD:
+	case SO_TIMESTAMPNS_NEW:
+		/*
+		 * sock_set_timestamp: receive records carry their arrival time;
+		 * the library picks the control message (timeval or timespec).
+		 * Turning any of them off turns stamping off.
+		 */
+		sk->timestamp = v != 0;
+		sk->tsflags_ns = v && (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
+		sk->tsflags_new = v && (name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW);
+		return 0;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -721,6 +867,14 @@ int sk_getsockopt(struct sock *sk, int name, void *val, socklen_t *len)
 		return put_int(val, len, sk->keepalive);
 	case SO_ACCEPTCONN:
 		return put_int(val, len, 0);
+	case SO_TIMESTAMP_OLD:
+		return put_int(val, len, sk->timestamp && !sk->tsflags_ns && !sk->tsflags_new);
+	case SO_TIMESTAMP_NEW:
+		return put_int(val, len, sk->timestamp && !sk->tsflags_ns && sk->tsflags_new);
+	case SO_TIMESTAMPNS_OLD:
+		return put_int(val, len, sk->timestamp && sk->tsflags_ns && !sk->tsflags_new);
+	case SO_TIMESTAMPNS_NEW:
+		return put_int(val, len, sk->timestamp && sk->tsflags_ns && sk->tsflags_new);
 	case SO_RCVBUF:
 		return put_int(val, len, sk->rcvbuf);
 	case SO_SNDBUF:
@@ -822,6 +976,10 @@ int do_ip_setsockopt(struct sock *sk, int level, int name, const void *val, sock
 	case IP_RECVTTL:
 		sk->recvttl = v != 0;
 		return 0;
+	case IP_RETOPTS:
+		/* Stored: we never deliver IP options, so there is nothing to return. */
+		sk->retopts = v != 0;
+		return 0;
 	case IP_MTU_DISCOVER:
 		if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT)
 			return -EINVAL;
@@ -864,6 +1022,12 @@ int do_ip_getsockopt(struct sock *sk, int level, int name, void *val, socklen_t 
 		break;
 	case IP_RECVTTL:
 		v = sk->recvttl;
+		break;
+	case IP_RETOPTS:
+		v = sk->retopts;
+		break;
+	case IP_HDRINCL:
+		v = sk->hdrincl;
 		break;
 	case IP_MTU_DISCOVER:
 		v = sk->pmtudisc;
@@ -918,6 +1082,8 @@ unsigned int sock_dump(struct sock_info *out, unsigned int max)
 		}
 		si->drops = atomic_load_explicit(&sk->rx_drops, memory_order_relaxed);
 		si->owner_cpu = sk->owner_cpu;
+		if (sk->ops->info)
+			sk->ops->info(sk, si);
 	}
 	pthread_rwlock_unlock(&sock_lookup_lock);
 	pthread_mutex_unlock(&sock_list_lock);
@@ -941,14 +1107,32 @@ int sock_init(void)
 	int err;
 
 	sysctl_register(sock_table);
+	/* UDP first: it is SOCK_DGRAM's default protocol. */
 	err = inet_register_protosw(&udp_protosw);
+	if (err && err != -EEXIST)
+		return err;
+	err = inet_register_protosw(&tcp_protosw);
+	if (err && err != -EEXIST)
+		return err;
+	err = inet_register_protosw(&ping_protosw);
+	if (err && err != -EEXIST)
+		return err;
+	err = inet_register_protosw(&raw_protosw);
 	if (err && err != -EEXIST)
 		return err;
 	return 0;
 }
 
+static void sock_destroy_on_owner(void *arg)
+{
+	struct sock *sk = arg;
+
+	sk->ops->destroy(sk);
+}
+
 void sock_exit(void)
 {
+	atomic_store(&sock_shutting_down, true);
 	for (;;) {
 		struct sock *sk;
 
@@ -958,14 +1142,22 @@ void sock_exit(void)
 		if (!sk)
 			break;
 		atomic_store_explicit(&sk->refs, 0, memory_order_relaxed);
-		sock_close(sk);
+		if (sk->closing || !sk->ops->release) {
+			/* Kept by its protocol after close, or never held by a client. */
+			if (sk->ops->destroy)
+				(void)softnet_call_wait(sk->owner_cpu, sock_destroy_on_owner, sk);
+			else
+				(void)softnet_call_wait(sk->owner_cpu, sock_close_on_owner, sk);
+		} else {
+			sock_close(sk);
+		}
 	}
 }
 
 int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
 		struct sockaddr_storage *peer, socklen_t *peerlen)
 {
-	/* Stream sockets land with TCP; until then nothing listens. */
-	(void)sk; (void)child; (void)rx_size; (void)tx_size; (void)peer; (void)peerlen;
-	return -EINVAL;
+	if (!sk->ops->accept)
+		return -EOPNOTSUPP;
+	return sk->ops->accept(sk, child, rx_size, tx_size, peer, peerlen);
 }

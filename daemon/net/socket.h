@@ -35,10 +35,26 @@
 
 struct sock;
 struct sk_buff;
+struct sock_info;
+
+/*
+ * Who creates a socket (the kernel's current_cred()): the client's uid
+ * and gid from SO_PEERCRED.  Raw sockets need uid 0 (CAP_NET_RAW), ping
+ * sockets a gid inside net.ipv4.ping_group_range.
+ */
+struct sock_cred {
+	uint32_t uid;
+	uint32_t gid;
+};
+
+/* root: what sock_create() assumes (tests, sockets the daemon makes itself). */
+extern const struct sock_cred sock_cred_root;
 
 /* Operations of one (family, type) pair; every function runs on the owner. */
 struct proto_ops {
-	const char *name;               /* "udp", later "tcp" */
+	const char *name;               /* "udp", "icmp", "raw", later "tcp" */
+	/* Largest tx record payload (0: NS_DGRAM_MAX, a UDP payload). */
+	uint32_t max_dgram;
 	int (*bind)(struct sock *sk, const struct sockaddr *addr, socklen_t len);
 	int (*connect)(struct sock *sk, const struct sockaddr *addr, socklen_t len);
 	int (*listen)(struct sock *sk, int backlog);
@@ -49,14 +65,38 @@ struct proto_ops {
 	int (*shutdown)(struct sock *sk, int how);
 	/* The doorbell rang (or the worker polls): consume the tx ring. */
 	void (*tx_ready)(struct sock *sk);
-	/* Last reference gone: unhash and free protocol state (not the sock). */
-	void (*release)(struct sock *sk);
+	/*
+	 * Last reference gone.  Returns false when the protocol is done with
+	 * @sk (unhashed; the socket layer frees it), true when it keeps the
+	 * socket alive without its shared memory (a TCP connection closing
+	 * in the background) and will call sock_destroy() itself.  While
+	 * sock_shutting_down is set it must not keep it.
+	 */
+	bool (*release)(struct sock *sk);
+	/* Control thread: sock_accept() (NULL: -EOPNOTSUPP). */
+	int (*accept)(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
+		      struct sockaddr_storage *peer, socklen_t *peerlen);
+	/* Owner: sock_attach() gave the socket its shared memory. */
+	void (*attached)(struct sock *sk);
+	/* Control thread, sock_dump(): fill the protocol's part (state, ...). */
+	void (*info)(struct sock *sk, struct sock_info *si);
+	/* Owner, daemon shutdown: free a socket release() kept. */
+	void (*destroy)(struct sock *sk);
+	/*
+	 * Control thread, sock_create() (the kernel's sk_prot->init): protocol
+	 * state, ring sizes, and the protocol's own permission checks against
+	 * @cred (ping_init_sock).  0 or -errno; optional.  The socket is not
+	 * yet visible to anyone.
+	 */
+	int (*init)(struct sock *sk, const struct sock_cred *cred, uint32_t *rx_size,
+		    uint32_t *tx_size);
 };
 
 /* inetsw: one entry per supported (type, protocol) of AF_INET/AF_INET6. */
 struct inet_protosw {
-	int type;                       /* SOCK_DGRAM, SOCK_STREAM */
-	int protocol;                   /* IPPROTO_UDP, IPPROTO_TCP */
+	int type;                       /* SOCK_DGRAM, SOCK_STREAM, SOCK_RAW */
+	int protocol;                   /* IPPROTO_UDP, IPPROTO_TCP; IPPROTO_IP
+					 * (0): any protocol but 0 (raw) */
 	const struct proto_ops *ops;
 };
 
@@ -78,6 +118,11 @@ struct sock {
 	bool bound, connected, v6only;
 	bool reuseaddr, reuseport, broadcast;
 	bool pktinfo, recverr, recvtos, recvttl;
+	bool timestamp;                 /* SO_TIMESTAMP(NS): stamp rx records */
+	bool tsflags_ns, tsflags_new;   /* which one was set (getsockopt) */
+	bool hdrincl;                   /* IP_HDRINCL (raw sockets) */
+	bool retopts;                   /* IP_RETOPTS (stored only) */
+	uint32_t icmp_filter;           /* ICMP_FILTER: types a raw ICMP socket skips */
 	uint8_t tos;                    /* IP_TOS */
 	int ttl;                        /* IP_TTL, -1 = net.ipv4.ip_default_ttl */
 	int rcvbuf, sndbuf;             /* bytes, as the kernel reports them */
@@ -97,6 +142,9 @@ struct sock {
 	uint64_t rx_prod;               /* under rx_lock */
 	_Atomic uint64_t rx_drops;      /* rcvbuf/ring full */
 	_Atomic uint64_t rx_packets, tx_packets, tx_errors;
+	/* The error queue (IP_RECVERR), under rx_lock. */
+	struct sock_exterr *errq_head, *errq_tail;
+	unsigned int errq_len;
 
 	void *proto_priv;               /* protocol state (hash linkage, ...) */
 
@@ -122,6 +170,7 @@ struct sock {
 /* sock.userlocks, as the kernel's sk_userlocks: what bind() fixed. */
 #define SOCK_BINDADDR_LOCK 4
 #define SOCK_BINDPORT_LOCK 8
+#define SOCK_CONNECT_BIND 16     /* port chosen by connect() (inet_hash_connect) */
 
 /* sock.shut, as the kernel's sk_shutdown. */
 #define RCV_SHUTDOWN 1
@@ -150,12 +199,18 @@ extern _Atomic int64_t sysctl_wmem_default, sysctl_wmem_max;
 extern _Atomic int64_t sysctl_ip_local_port_lo, sysctl_ip_local_port_hi;
 
 /*
- * Create a socket of (@domain, @type, @protocol) with the kernel's
- * validation and errors: -EAFNOSUPPORT, -ESOCKTNOSUPPORT,
- * -EPROTONOSUPPORT, -ENOMEM.  @type carries no SOCK_* flags.  The socket
- * has one reference and no shared memory yet; *@rx_size and *@tx_size say
- * how large its rings should be (powers of two).  Control thread.
+ * Create a socket of (@domain, @type, @protocol) for a client with
+ * credentials @cred, with the kernel's validation and errors:
+ * -EAFNOSUPPORT, -ESOCKTNOSUPPORT, -EPROTONOSUPPORT, -EPERM (a raw socket
+ * without root), -EACCES (a ping socket outside ping_group_range),
+ * -ENOMEM.  @type carries no SOCK_* flags.  The socket has one reference
+ * and no shared memory yet; *@rx_size and *@tx_size say how large its
+ * rings should be (powers of two).  Control thread.
  */
+int sock_create_cred(const struct sock_cred *cred, int domain, int type, int protocol,
+		     struct sock **out, uint32_t *rx_size, uint32_t *tx_size);
+
+/* sock_create_cred() as root (sock_cred_root). */
 int sock_create(int domain, int type, int protocol, struct sock **out,
 		uint32_t *rx_size, uint32_t *tx_size);
 
@@ -192,6 +247,22 @@ int sock_shutdown(struct sock *sk, int how);
 int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
 		struct sockaddr_storage *peer, socklen_t *peerlen);
 
+/*
+ * A protocol's own socket (a TCP child made by a listener): a copy of
+ * @parent's options, no references, no shared memory, owned by worker
+ * @cpu and on the socket list.  NULL if out of memory.  Any worker.
+ */
+struct sock *sock_alloc_child(const struct sock *parent, int cpu);
+
+/*
+ * Free @sk after its owner's batch: for sockets release() kept, and for
+ * children that never reached a session.  Owner worker.
+ */
+void sock_destroy(struct sock *sk);
+
+/* Set while the daemon shuts down (sock_exit): protocols keep nothing. */
+extern _Atomic bool sock_shutting_down;
+
 /* References from sessions.  sock_put() of the last one closes the socket. */
 void sock_hold(struct sock *sk);
 void sock_put(struct sock *sk);
@@ -205,10 +276,40 @@ void sock_wake(struct sock *sk, uint32_t what);
 /* Publish a pending error (ECONNREFUSED, ...) and wake the reader.  Owner. */
 void sock_set_error(struct sock *sk, int err);
 
+/* One entry of a socket's error queue, as recvmsg(MSG_ERRQUEUE) returns it. */
+struct sock_exterr {
+	struct sock_exterr *next;
+	int32_t ee_errno;
+	uint8_t ee_origin;              /* SO_EE_ORIGIN_ICMP */
+	uint8_t ee_type, ee_code;
+	uint8_t ttl, tos;               /* of the ICMP message (IP_RECVTTL/IP_RECVTOS) */
+	uint32_t ee_info;
+	uint32_t offender;              /* the ICMP message's source, network order */
+	uint32_t daddr;                 /* the quoted destination, network order */
+	uint16_t port;                  /* the quoted destination port, network order */
+	uint16_t len;                   /* bytes in data */
+	unsigned char data[];           /* the quoted transport header and data */
+};
+
+/*
+ * ip_recv_error: take (or with @peek only copy) the oldest entry of @sk's
+ * error queue; the caller frees it with free().  0, -EAGAIN (empty) or
+ * -ENOMEM.  Clears NS_SS_ERRQUEUE when the queue empties.  Control thread
+ * (the queue is under rx_lock; no hop to the owner).
+ */
+int sock_recv_error(struct sock *sk, bool peek, struct sock_exterr **out);
+
 /* Iterate over live sockets for netstackctl ss (control thread; a snapshot). */
 struct sock_info {
 	uint64_t id;
 	const char *proto;
+	const char *state;              /* NULL: UNCONN/ESTAB from connected */
+	/* TCP (ss -ti); zero for others. */
+	uint32_t cwnd, ssthresh, rtt_us, rttvar_us, rto_ms, mss;
+	uint32_t retrans, total_retrans, sacked, unacked, lost;
+	uint64_t delivery_rate, bytes_acked, bytes_received;
+	uint32_t backlog, max_backlog;
+	char cong[16];
 	int family;
 	uint32_t saddr, daddr;
 	uint16_t sport, dport;
@@ -236,6 +337,12 @@ int sk_setsockopt(struct sock *sk, int name, const void *val, socklen_t len);
 int sk_getsockopt(struct sock *sk, int name, void *val, socklen_t *len);
 int do_ip_setsockopt(struct sock *sk, int level, int name, const void *val, socklen_t len);
 int do_ip_getsockopt(struct sock *sk, int level, int name, void *val, socklen_t *len);
+
+/*
+ * inet_getname for IPv4 and v4-mapped AF_INET6 sockets: the bound (or
+ * connected) address, or the peer's (-ENOTCONN without one).  Owner.
+ */
+int inet_getname(struct sock *sk, struct sockaddr_storage *ss, socklen_t *len, bool peer);
 
 /* OR/clear NS_SS_* bits in the control block (no-op before sock_attach).  Any worker. */
 void sock_state_set(struct sock *sk, uint32_t bits);

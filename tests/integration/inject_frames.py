@@ -30,6 +30,8 @@ Kinds (and the drop reason netstackd must count them under):
   arp_op         ARP with op 9                  ARP_BAD_OP
   otherhost      valid echo request, other MAC  OTHERHOST
   not_local      valid echo request to DST_IP+97 in the subnet  IP_NOT_LOCAL
+  martian_dst    valid echo request to 127.0.0.1 IP_INVALID_DEST
+  martian_src    valid echo request from 127.0.0.1  IP_BAD_SRC
 """
 import errno
 import os
@@ -107,6 +109,10 @@ def build(kind, dst, src_ip, dst_ip):
         a = bytearray(socket.inet_aton(dst_ip))
         a[3] = (a[3] + 97) % 256
         return eth(dst, 0x0800, ip_header(src_ip, socket.inet_ntoa(bytes(a)), len(icmp)) + icmp)
+    if kind == "martian_dst":
+        return eth(dst, 0x0800, ip_header(src_ip, "127.0.0.1", len(icmp)) + icmp)
+    if kind == "martian_src":
+        return eth(dst, 0x0800, ip_header("127.0.0.1", dst_ip, len(icmp)) + icmp)
     raise KeyError(kind)
 
 

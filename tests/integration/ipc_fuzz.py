@@ -36,7 +36,7 @@ SHM_MAGIC = 0x4E53484D
 
 # Request body field numbers.
 HELLO, SHOW, SOCKET, BIND, CONNECT, LISTEN, SETSOCKOPT, GETSOCKOPT, GETNAME, \
-    SHUTDOWN, CLOSE, SYSCTL = range(2, 14)
+    SHUTDOWN, CLOSE, SYSCTL, ACCEPT = range(2, 15)
 
 
 class Fail(Exception):
@@ -356,7 +356,7 @@ def unknown_ids(path, rnd, n):
     for _ in range(n):
         sid = rnd.choice([0, 1, 2, rnd.getrandbits(64), (1 << 64) - 1, rnd.getrandbits(20)])
         kind = rnd.choice([BIND, CONNECT, LISTEN, SETSOCKOPT, GETSOCKOPT, GETNAME,
-                           SHUTDOWN, CLOSE])
+                           SHUTDOWN, CLOSE, ACCEPT])
         body = f_varint(1, sid)
         if kind in (BIND, CONNECT):
             body += f_bytes(2, b"\x02\x00\x00\x35" + b"\x00" * 12)
@@ -372,7 +372,8 @@ def unknown_ids(path, rnd, n):
         if r.error != errno.EBADF:
             raise Fail("request %d on unknown id %d: error %d, expected EBADF" % (kind, sid, r.error))
     # Empty bodies, unknown body numbers and unknown show objects.
-    for kind in (SOCKET, BIND, CONNECT, LISTEN, SETSOCKOPT, GETSOCKOPT, GETNAME, SHUTDOWN, CLOSE):
+    for kind in (SOCKET, BIND, CONNECT, LISTEN, SETSOCKOPT, GETSOCKOPT, GETNAME, SHUTDOWN, CLOSE,
+                 ACCEPT):
         seq += 1
         r = c.call(request(seq, kind, b""))
         close_fds(r)
@@ -388,7 +389,7 @@ def unknown_ids(path, rnd, n):
                        f_bytes(2, b"1") + f_varint(3, 1)))
     if r is None or r.error != errno.EPERM:
         raise Fail("sysctl write from a client: %s, expected EPERM" % (r and r.error))
-    for num in (14, 20, 99, 1000):
+    for num in (20, 99, 1000):
         seq += 1
         r = c.call(request(seq, num, b"\x08\x01"))
         if r is None or r.error != errno.EOPNOTSUPP:
@@ -450,10 +451,11 @@ def garbage_sockaddrs(path, rnd, n):
             if r is None:
                 raise Fail("setsockopt: disconnected")
             seq += 1
-            r = c.call(request(seq, rnd.choice([LISTEN, SHUTDOWN, GETNAME]),
+            r = c.call(request(seq, rnd.choice([LISTEN, SHUTDOWN, GETNAME, ACCEPT]),
                                f_varint(1, sid) + f_varint(2, rnd.randint(-3, 1 << 31))))
             if r is None:
-                raise Fail("listen/shutdown/getname: disconnected")
+                raise Fail("listen/shutdown/getname/accept: disconnected")
+            close_fds(r)
     for sid in ids:
         seq += 1
         r = c.call(request(seq, CLOSE, f_varint(1, sid)))

@@ -77,11 +77,8 @@ dnsmasq_stop "$IT_TMP/dnsmasq-a.log"
 # dnsmasq enumerates the kernel's interfaces (netlink, untouched by the
 # library), finds no interface with the stack's address and, as for any
 # --listen-address that matches no interface, still creates a listener
-# bound to it, which is a stack socket.  Its TCP listener would be a
-# kernel socket (stream sockets stay with the kernel until netstackd serves
-# TCP) and could not bind the stack's address, so NETSTACK_TCP=1 hands
-# stream sockets to the stack, which refuses them with EPROTONOSUPPORT, and
-# dnsmasq skips TCP quietly ("protocol not there").  The wildcard mode (no --listen-address) does not
+# bound to it, which is a stack socket; its TCP listener is a stack socket
+# too (NETSTACK_TCP=1, the default).  The wildcard mode (no --listen-address) does not
 # start: dnsmasq also opens a [::]:53 socket and needs IPV6_RECVPKTINFO
 # on it, which netstackd refuses with ENOPROTOOPT ("failed to create
 # listening socket for port 53: Protocol not available").

@@ -51,7 +51,7 @@ clients=$(ctl_json clients) || fail "netstackctl -j clients failed"
 echo "clients: $clients"
 jcheck "$clients" "len(j) == 1 and j[0]['pid'] == $hold_pid and j[0]['program'] == 'ipc_fuzz-hold'" \
 	"the holding client is not listed"
-jcheck "$clients" "j[0]['sockets'] == $nsock and j[0]['shm_size'] == 64 << 20 and \
+jcheck "$clients" "j[0]['sockets'] == $nsock and j[0]['shm_size'] == 8192 << 20 and \
 0 < j[0]['shm_used'] <= j[0]['shm_size'] and j[0]['uid'] == $(id -u)" "client fields wrong"
 socks=$(ctl ss -ua -j) || fail "netstackctl ss -ua -j failed"
 echo "sockets: $socks"

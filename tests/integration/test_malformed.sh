@@ -20,7 +20,8 @@ INJECT=$IT_SRCDIR/inject_frames.py
 
 start_daemon
 in_ns ping -c 1 -W 2 "$STACK_ADDR" >/dev/null || fail "no ping reply before injecting"
-mac=$(ctl -j link | jget 'j[0]["address"]') || fail "netstackctl -j link failed"
+mac=$(ctl -j link | jget '[l for l in j if l["ifname"] == "'"$TAP"'"][0]["address"]') ||
+	fail "netstackctl -j link failed"
 drops0=$(ctl_json drops) || fail "netstackctl -j drops failed"
 stats0=$(ctl_json stats) || fail "netstackctl -j stats failed"
 echo "drops before: $drops0"

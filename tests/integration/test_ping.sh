@@ -8,7 +8,8 @@ setup
 require_cmd ping arping
 start_daemon
 
-mac=$(ctl -j link | jget 'j[0]["address"]') || fail "netstackctl -j link failed"
+mac=$(ctl -j link | jget '[l for l in j if l["ifname"] == "'"$TAP"'"][0]["address"]') ||
+	fail "netstackctl -j link failed"
 info "stack MAC $mac"
 
 # 1000 echo requests at 2 ms intervals: every one answered.

@@ -8,7 +8,9 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 
 #include "core/dev.h"
 #include "core/netdev.h"
@@ -18,6 +20,7 @@
 #include "net/ethernet/eth.h"
 #include "net/ipv4/af_inet.h"
 #include "net/ipv4/devinet.h"
+#include "net/socket.h"
 #include "net/wire/arp.h"
 #include "net/wire/ether.h"
 #include "net/wire/icmp.h"
@@ -188,6 +191,80 @@ void fake_learn_neigh(struct net_device *dev, uint32_t ip, const uint8_t mac[6])
 		__skb_queue_tail(&fake_txq, __skb_dequeue(&fake_txq));
 	reply = __skb_dequeue(&fake_txq);
 	consume_skb(reply);
+}
+
+int fake_sock_open(struct fake_sock *t, const struct sock_cred *cred, int domain, int type,
+		   int protocol)
+{
+	uint32_t rx_size, tx_size;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->nfd = t->dfd = -1;
+	err = sock_create_cred(cred, domain, type, protocol, &t->sk, &rx_size, &tx_size);
+	if (err)
+		return err;
+	t->mem = aligned_alloc(NS_SHM_PAGE, NS_SHM_PAGE + (size_t)rx_size + tx_size);
+	assert_non_null(t->mem);
+	memset(t->mem, 0, NS_SHM_PAGE + (size_t)rx_size + tx_size);
+	t->shm = (struct ns_sock_shm *)t->mem;
+	t->nfd = eventfd(0, EFD_NONBLOCK);
+	t->dfd = eventfd(0, EFD_NONBLOCK);
+	assert_true(t->nfd >= 0 && t->dfd >= 0);
+	assert_int_equal(sock_attach(t->sk, t->shm, 0, t->mem + NS_SHM_PAGE, NS_SHM_PAGE, rx_size,
+				     t->mem + NS_SHM_PAGE + rx_size, NS_SHM_PAGE + rx_size,
+				     tx_size, t->nfd, t->dfd), 0);
+	t->rx = (struct ns_ring_view){ &t->shm->rx, t->mem + NS_SHM_PAGE, rx_size };
+	t->tx = (struct ns_ring_view){ &t->shm->tx, t->mem + NS_SHM_PAGE + rx_size, tx_size };
+	return 0;
+}
+
+void fake_sock_close(struct fake_sock *t)
+{
+	if (t->sk)
+		sock_put(t->sk);
+	free(t->mem);
+	memset(t, 0, sizeof(*t));
+}
+
+int fake_sock_recv(struct fake_sock *t, struct ns_dgram *h, uint8_t *buf, size_t cap)
+{
+	uint64_t cons = ns_ring_load_cons(&t->rx);
+	uint64_t prod = ns_ring_load_prod(&t->rx);
+	const unsigned char *p;
+	int r = ns_dgram_peek(&t->rx, &cons, prod, h, &p);
+
+	if (r != 1)
+		return r;
+	assert_true(h->len <= cap);
+	memcpy(buf, p, h->len);
+	ns_ring_publish_cons(&t->rx, cons + ns_dgram_record_size(h->len));
+	return 1;
+}
+
+void fake_sock_send(struct fake_sock *t, const void *addr, uint32_t addrlen, const void *data,
+		    uint32_t len)
+{
+	uint64_t prod = ns_ring_load_prod(&t->tx);
+	uint64_t cons = ns_ring_load_cons(&t->tx);
+	struct ns_dgram h;
+	uint64_t at = 0;
+
+	memset(&h, 0, sizeof(h));
+	h.len = len;
+	h.addrlen = addrlen;
+	if (addrlen)
+		memcpy(h.addr, addr, addrlen);
+	assert_true(ns_dgram_reserve(&t->tx, prod, cons, len, &at));
+	ns_dgram_write(&t->tx, at, &h, data);
+	ns_ring_publish_prod(&t->tx, at + ns_dgram_record_size(len));
+	assert_int_equal(eventfd_write(t->dfd, 1), 0);
+	sock_doorbell_handler(t->sk);
+}
+
+int fake_sock_error(struct fake_sock *t)
+{
+	return atomic_exchange(&t->shm->so_error, 0);
 }
 
 /* A deliberately plain RFC 1071 sum: big-endian 16-bit words, carries folded. */

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/shm_ring.h"
+
 struct net_device;
 struct sk_buff;
 struct skb_pool;
@@ -91,6 +93,39 @@ uint64_t fake_pool_in_use(void);
  * from it for our address.  The ARP reply this causes is freed.
  */
 void fake_learn_neigh(struct net_device *dev, uint32_t ip, const uint8_t mac[6]);
+
+/* --- a socket with its shared memory, as the session layer sets it up ---- */
+
+struct sock;
+struct sock_cred;
+
+struct fake_sock {
+	struct sock *sk;
+	unsigned char *mem;             /* control block page, rx ring, tx ring */
+	struct ns_sock_shm *shm;
+	struct ns_ring_view rx, tx;     /* the client's views */
+	int nfd, dfd;                   /* notify and doorbell eventfds */
+};
+
+/*
+ * sock_create_cred(@cred, ...) and, on success, sock_attach with a fresh
+ * region.  Returns sock_create_cred's result (0 or -errno).  No workers
+ * run: socket calls execute inline.
+ */
+int fake_sock_open(struct fake_sock *t, const struct sock_cred *cred, int domain, int type,
+		   int protocol);
+/* The last reference: the socket closes its eventfds; the region is freed. */
+void fake_sock_close(struct fake_sock *t);
+/* Client side: take one rx record (payload into @buf).  1, 0 (empty) or -1 (corrupt). */
+int fake_sock_recv(struct fake_sock *t, struct ns_dgram *h, uint8_t *buf, size_t cap);
+/*
+ * Client side: produce one tx record to @addr (NULL, 0: the connected
+ * peer), then ring the doorbell and run its handler as the owner would.
+ */
+void fake_sock_send(struct fake_sock *t, const void *addr, uint32_t addrlen, const void *data,
+		    uint32_t len);
+/* The pending error, taken (0 if none). */
+int fake_sock_error(struct fake_sock *t);
 
 /* --- frame builders ----------------------------------------------------- */
 

@@ -154,7 +154,8 @@ static void neigh_gc(uint64_t now, bool force)
 		while (*pp) {
 			struct neighbour *n = *pp;
 			bool idle = now - n->used > stale_ms;
-			bool removable = (n->nud_state & (NUD_STALE | NUD_FAILED)) &&
+			/* NOARP (loopback) entries cost nothing to recreate. */
+			bool removable = (n->nud_state & (NUD_STALE | NUD_FAILED | NUD_NOARP)) &&
 					 (idle || force);
 
 			if (removable && skb_queue_empty(&n->arp_queue)) {
@@ -187,6 +188,12 @@ static struct neighbour *neigh_create(struct net_device *dev, uint32_t ip, uint6
 	n->updated = n->used = now;
 	n->reachable_time = neigh_rand_reach_time();
 	skb_queue_head_init(&n->arp_queue);
+	/* arp_constructor: a loopback device resolves nothing; its frames carry its own address. */
+	if (atomic_load_explicit(&dev->flags, memory_order_relaxed) & NETDEV_IFF_LOOPBACK) {
+		n->nud_state = NUD_NOARP;
+		memcpy(n->ha, dev->dev_addr, ETH_ALEN);
+		neigh_fill_hh(n);
+	}
 	h = neigh_hashfn(ip, dev);
 	n->next = neigh_hash[h];
 	neigh_hash[h] = n;

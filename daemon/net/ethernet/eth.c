@@ -46,7 +46,7 @@ int eth_header(struct sk_buff *skb, struct net_device *dev, uint16_t proto,
 	return 0;
 }
 
-static const struct header_ops eth_header_ops = {
+const struct header_ops eth_header_ops = {
 	.create = eth_header,
 	.type_trans = eth_type_trans,
 };

@@ -8,6 +8,10 @@
 
 struct sk_buff;
 struct net_device;
+struct header_ops;
+
+/* Ethernet's header operations (also the loopback device's, as in the kernel). */
+extern const struct header_ops eth_header_ops;
 
 /* Give @dev Ethernet's header operations, broadcast address and lengths. */
 void ether_setup(struct net_device *dev);

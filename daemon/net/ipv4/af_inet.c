@@ -1,7 +1,7 @@
 /*
  * inet_init: the ethertype handlers (dev_add_pack), the IP protocol
  * handlers (inet_add_protocol: ICMP, UDP) and the socket layer
- * (sock_init: inetsw, socket sysctls) of IPv4, registered once at
+ * (sock_init: inetsw for UDP, ping and raw sockets, socket sysctls) of IPv4, registered once at
  * start-up on the control thread, before any worker runs.
  */
 #include <arpa/inet.h>
@@ -14,8 +14,10 @@
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/ping.h"
 #include "net/ipv4/protocol.h"
 #include "net/ipv4/route.h"
+#include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
 #include "net/socket.h"
 #include "net/wire/ether.h"
@@ -33,6 +35,7 @@ int inet_init(void)
 	ip_init();
 	ip_forward_init();
 	icmp_init();
+	ping_init();
 	err = neigh_init();
 	if (err)
 		return err;
@@ -41,6 +44,9 @@ int inet_init(void)
 	if (err)
 		return err;
 	err = inet_add_protocol(&udp_protocol, IPPROTO_UDP_NS);
+	if (err)
+		return err;
+	err = tcp_init();
 	if (err)
 		return err;
 	err = sock_init();
@@ -60,4 +66,5 @@ void inet_exit(void)
 	dev_remove_pack(&ip_packet_type);
 	inet_del_protocol(&icmp_protocol, IPPROTO_ICMP_NS);
 	inet_del_protocol(&udp_protocol, IPPROTO_UDP_NS);
+	inet_del_protocol(&tcp_protocol, IPPROTO_TCP);
 }

@@ -62,7 +62,8 @@ void arp_announce(struct net_device *dev)
 {
 	struct in_device *in_dev = in_dev_get(dev);
 
-	if (!in_dev)
+	/* A loopback device has no neighbours to tell (IFF_NOARP in the kernel). */
+	if (!in_dev || (atomic_load(&dev->flags) & NETDEV_IFF_LOOPBACK))
 		return;
 	for (struct in_ifaddr *ifa = atomic_load(&in_dev->ifa_list); ifa; ifa = ifa->ifa_next) {
 		if (atomic_load(&ifa->dead))

@@ -61,8 +61,13 @@ static int fib_add_ifaddr(struct net_device *dev, const struct in_ifaddr *ifa)
 	if (ifa->ifa_prefixlen < 32) {
 		prefix.dst = ifa->ifa_local & ifa->ifa_mask;
 		prefix.dst_len = ifa->ifa_prefixlen;
-		prefix.type = RTN_UNICAST;
-		prefix.table = RT_TABLE_MAIN;
+		if (atomic_load_explicit(&dev->flags, memory_order_relaxed) & NETDEV_IFF_LOOPBACK) {
+			/* On lo the whole prefix is us: local 127.0.0.0/8 in table local. */
+			prefix.type = RTN_LOCAL;
+		} else {
+			prefix.type = RTN_UNICAST;
+			prefix.table = RT_TABLE_MAIN;
+		}
 		err = fib_table_insert(&prefix, NULL, 0);
 		if (err && err != -EEXIST)
 			return err;

@@ -19,7 +19,9 @@
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/ping.h"
 #include "net/ipv4/protocol.h"
+#include "net/ipv4/raw.h"
 #include "net/ipv4/snmp.h"
 #include "net/wire/icmp.h"
 #include "net/wire/ip.h"
@@ -129,6 +131,14 @@ static struct icmp_limit *this_icmp_limit(void)
 	return &icmp_limits[cpu < 0 ? NS_MAX_WORKERS : cpu];
 }
 
+void icmp_out_count(uint8_t type)
+{
+	__ICMP_INC_STATS(OUTMSGS);
+	ns_counter_inc(&this_mib()->icmp_out_type[type]);
+	if (type == ICMP_ECHO)
+		__ICMP_INC_STATS(OUTECHOS);
+}
+
 /* Build and send an ICMP message with @hdr followed by @len bytes of @data. */
 static int icmp_push_reply(const struct icmphdr *hdr, const void *data, uint32_t len,
 			   uint32_t saddr, uint32_t daddr, uint8_t tos)
@@ -148,8 +158,7 @@ static int icmp_push_reply(const struct icmphdr *hdr, const void *data, uint32_t
 	icmph->checksum = 0;
 	icmph->checksum = ip_compute_csum(skb->data, skb->len);
 	skb_reset_transport_header(skb);
-	__ICMP_INC_STATS(OUTMSGS);
-	ns_counter_inc(&this_mib()->icmp_out_type[hdr->type]);
+	icmp_out_count(hdr->type);
 	return ip_build_and_send_pkt(skb, saddr, daddr, IPPROTO_ICMP_NS, tos, 0);
 }
 
@@ -266,16 +275,25 @@ static int icmp_unreach(struct sk_buff *skb)
 	if (iph_version(inner) != IPVERSION || ihl < IP_MIN_HLEN ||
 	    !skb_may_pull(skb, ICMP_HLEN + ihl + 8))
 		goto bad;
-	ipprot = inet_proto_get(inner->protocol);
-	if (ipprot && ipprot->err_handler) {
+	{
+		const struct iphdr *outer = (const struct iphdr *)skb_network_header(skb);
 		uint8_t type = icmph->type, code = icmph->code;
 		uint32_t info = ntohl(icmph->un.gateway);
+		uint8_t protocol = inner->protocol;
 
+		/* The error handlers see the quoted packet; remember the message's own source. */
+		ICMPCB(skb)->saddr = outer->saddr;
+		ICMPCB(skb)->ttl = outer->ttl;
+		ICMPCB(skb)->tos = outer->tos;
 		skb_pull(skb, ICMP_HLEN);
 		skb_reset_network_header(skb);
 		skb_pull(skb, ihl);
 		skb_reset_transport_header(skb);
-		ipprot->err_handler(skb, type, code, info);
+		/* icmp_socket_deliver: raw sockets of the quoted protocol, then the protocol. */
+		raw_icmp_error(skb, protocol, type, code, info);
+		ipprot = inet_proto_get(protocol);
+		if (ipprot && ipprot->err_handler)
+			ipprot->err_handler(skb, type, code, info);
 	}
 	consume_skb(skb);
 	return 0;
@@ -307,10 +325,8 @@ static int icmp_rcv(struct sk_buff *skb)
 	case ICMP_ECHO:
 		return icmp_echo(skb);
 	case ICMP_ECHOREPLY:
-		/* Ping sockets come later; nobody waits for it. */
 		__ICMP_INC_STATS(INECHOREPS);
-		consume_skb(skb);
-		return 0;
+		return ping_rcv(skb);
 	case ICMP_DEST_UNREACH:
 		__ICMP_INC_STATS(INDESTUNREACHS);
 		return icmp_unreach(skb);
@@ -336,7 +352,24 @@ static int icmp_rcv(struct sk_buff *skb)
 	}
 }
 
+/*
+ * icmp_err: an ICMP error quoting an ICMP message we sent.  Errors about
+ * our echo requests go to the ping socket that sent them; those about our
+ * own replies and errors concern nobody.
+ */
+static void icmp_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t info)
+{
+	const struct icmphdr *icmph;
+
+	if (!skb_may_pull(skb, ICMP_HLEN))
+		return;
+	icmph = (const struct icmphdr *)skb->data;
+	if (icmph->type == ICMP_ECHO)
+		ping_err(skb, type, code, info);
+}
+
 const struct net_protocol icmp_protocol = {
 	.name = "icmp",
 	.handler = icmp_rcv,
+	.err_handler = icmp_err,
 };

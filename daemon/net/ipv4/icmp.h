@@ -6,10 +6,35 @@
 
 #include <stdint.h>
 
-struct sk_buff;
+#include "core/skb.h"
+#include "net/ipv4/ip.h"
+
 struct net_protocol;
 
 extern const struct net_protocol icmp_protocol;
+
+/*
+ * What icmp_unreach tells the error handlers about the ICMP message
+ * itself, in skb->cb after IP's part: by then the skb's network header is
+ * the quoted IP header (ip_icmp_error reports the message's source as the
+ * offender).
+ */
+struct icmp_skb_parm {
+	uint32_t saddr;             /* the ICMP message's source */
+	uint8_t ttl, tos;
+};
+
+#define ICMPCB(skb) ((struct icmp_skb_parm *)((skb)->cb + sizeof(struct inet_skb_parm)))
+
+_Static_assert(sizeof(struct inet_skb_parm) + sizeof(struct icmp_skb_parm) <=
+	       sizeof(((struct sk_buff *)0)->cb), "ICMPCB fits skb->cb");
+
+/*
+ * icmp_out_count: an ICMP message of @type leaves this host (OutMsgs,
+ * IcmpMsg OutTypeN, OutEchos for echo requests).  Ping and raw sockets
+ * count what they send.  Worker context.
+ */
+void icmp_out_count(uint8_t type);
 
 /* Register the sysctls.  Control context. */
 void icmp_init(void);

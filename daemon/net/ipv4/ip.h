@@ -24,10 +24,16 @@ struct packet_type;
 struct inet_skb_parm {
 	uint32_t nexthop;           /* output: next hop for the neighbour layer */
 	uint8_t rt_type;            /* enum rtn_type of the route taken */
-	uint8_t flags;
+	uint8_t flags;              /* IPSKB_* */
 };
 
+/* IPCB flags */
+#define IPSKB_RAW_DELIVERED 0x01    /* input: a raw socket took a copy */
+
 #define IPCB(skb) ((struct inet_skb_parm *)((skb)->cb))
+
+/* inet_skb_parm.flags on output */
+#define IPSKB_DF 0x01               /* set DF in the header ip_build_and_send_pkt writes */
 
 extern _Atomic int64_t sysctl_ip_default_ttl;
 extern _Atomic int64_t sysctl_ip_forward;

@@ -10,6 +10,7 @@
  * not ours continue in ip_forward.c.
  */
 #include <arpa/inet.h>
+#include <string.h>
 
 #include "core/checksum.h"
 #include "core/dev.h"
@@ -19,6 +20,7 @@
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/protocol.h"
+#include "net/ipv4/raw.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
 #include "net/wire/icmp.h"
@@ -50,14 +52,23 @@ static int ip_local_deliver_finish(struct sk_buff *skb)
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 	const struct net_protocol *ipprot;
 	uint8_t protocol = iph->protocol;
+	bool raw;
 
 	skb_pull(skb, iph_ihl(iph) * 4u);
 	skb_reset_transport_header(skb);
 
+	/* Raw sockets of the protocol get their copies first (raw_local_deliver). */
+	raw = raw_local_deliver(skb, protocol);
 	ipprot = inet_proto_get(protocol);
 	if (ipprot) {
 		__IP_INC_STATS(INDELIVERS);
 		return ipprot->handler(skb);
+	}
+	if (raw) {
+		/* A raw socket took it: no protocol unreachable. */
+		__IP_INC_STATS(INDELIVERS);
+		consume_skb(skb);
+		return 0;
 	}
 	/* RFC 1122 §3.2.2.1: protocol unreachable, but never for broadcasts. */
 	if (IPCB(skb)->rt_type == RTN_LOCAL)
@@ -90,11 +101,34 @@ int ip_local_deliver(struct sk_buff *skb)
  */
 static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 {
+	struct net_device *dev = skb->dev;
 	uint32_t daddr = iph->daddr;
 	uint32_t saddr = iph->saddr;
 	struct fib_result res;
 	int err;
 
+	/*
+	 * Looped back by our own output path, which routed it already (the
+	 * kernel keeps that output route on the skb): deliver it here,
+	 * whatever its addresses.
+	 */
+	if (dev && (atomic_load_explicit(&dev->flags, memory_order_relaxed) & NETDEV_IFF_LOOPBACK)) {
+		if (ipv4_is_lbcast(daddr) || inet_addr_is_broadcast(dev, daddr)) {
+			IPCB(skb)->rt_type = RTN_BROADCAST;
+			__IP_INC_STATS(INBCASTPKTS);
+		} else if (ipv4_is_multicast(daddr)) {
+			IPCB(skb)->rt_type = RTN_MULTICAST;
+		} else {
+			IPCB(skb)->rt_type = RTN_LOCAL;
+		}
+		return ip_local_deliver(skb);
+	}
+	/* Martian destination (ip_route_input_slow): 127/8 exists only on lo. */
+	if (ipv4_is_loopback(daddr)) {
+		__IP_INC_STATS(INADDRERRORS);
+		kfree_skb_reason(skb, SKB_DROP_REASON_IP_INVALID_DEST);
+		return -1;
+	}
 	if (ipv4_is_multicast(saddr) || ipv4_is_lbcast(saddr) || ipv4_is_loopback(saddr) ||
 	    inet_addr_is_local(NULL, saddr)) {
 		__IP_INC_STATS(INADDRERRORS);
@@ -107,8 +141,8 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 		IPCB(skb)->rt_type = RTN_MULTICAST;
 		return ip_local_deliver(skb);
 	}
-	/* Martian destinations are never ours and never forwarded. */
-	if (ipv4_is_zeronet(daddr) || ipv4_is_loopback(daddr)) {
+	/* A 0.0.0.0/8 destination is martian too: never ours, never forwarded. */
+	if (ipv4_is_zeronet(daddr)) {
 		__IP_INC_STATS(INADDRERRORS);
 		kfree_skb_reason(skb, SKB_DROP_REASON_IP_NOT_LOCAL);
 		return -1;
@@ -187,6 +221,8 @@ int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type
 	/* Remove Ethernet padding beyond the datagram. */
 	skb_trim(skb, len);
 	skb_reset_network_header(skb);
+	/* IP's control block starts empty (ip_rcv_core); a looped-back skb still holds output's. */
+	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
 	return ip_rcv_finish(skb);
 
 inhdr_error:

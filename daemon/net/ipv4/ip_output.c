@@ -112,15 +112,26 @@ int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 
 	__IP_INC_STATS(OUTREQUESTS);
 	err = fib_lookup(daddr, &res);
-	if (err < 0 || res.type == RTN_LOCAL || !res.dev) {
+	if (err < 0 || !res.dev ||
+	    (res.type == RTN_LOCAL &&
+	     !(atomic_load_explicit(&res.dev->flags, memory_order_relaxed) & NETDEV_IFF_LOOPBACK))) {
 		/*
 		 * No route, or an unreachable / prohibit / blackhole route
-		 * (the kernel's errors for each); local destinations need the
-		 * loopback device (not built yet).
+		 * (the kernel's errors for each), or a local destination
+		 * without a loopback device to carry it (unit tests).
 		 */
 		__IP_INC_STATS(OUTNOROUTES);
 		kfree_skb_reason(skb, SKB_DROP_REASON_IP_OUTNOROUTES);
 		return err < 0 ? err : -ENETUNREACH;
+	}
+	if (!saddr)
+		saddr = res.prefsrc;
+	/* ip_route_output: a loopback source never leaves through a real device. */
+	if ((saddr & htonl(0xff000000u)) == htonl(0x7f000000u) &&
+	    !(atomic_load_explicit(&res.dev->flags, memory_order_relaxed) & NETDEV_IFF_LOOPBACK)) {
+		__IP_INC_STATS(OUTNOROUTES);
+		kfree_skb_reason(skb, SKB_DROP_REASON_IP_OUTNOROUTES);
+		return -EINVAL;
 	}
 	iph = skb_push(skb, sizeof(*iph));
 	if (!iph) {
@@ -129,12 +140,10 @@ int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 		return -ENOSPC;
 	}
 	skb_reset_network_header(skb);
-	if (!saddr)
-		saddr = res.prefsrc;
 	iph->ihl_version = (IPVERSION << 4) | 5;
 	iph->tos = tos;
 	iph->tot_len = htons((uint16_t)skb->len);
-	iph->frag_off = 0;
+	iph->frag_off = (IPCB(skb)->flags & IPSKB_DF) ? htons(IP_DF) : 0;
 	iph->id = htons(ip_select_ident(saddr, daddr, protocol));
 	iph->ttl = ttl ? ttl : (uint8_t)sysctl_read(&sysctl_ip_default_ttl);
 	iph->protocol = protocol;

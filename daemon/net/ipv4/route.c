@@ -437,6 +437,9 @@ int fib_lookup(uint32_t daddr, struct fib_result *res)
 			res->prefsrc = daddr;
 		else
 			res->prefsrc = inet_select_addr(e->dev, res->nexthop);
+		/* ip_route_output: a local destination leaves through lo. */
+		if (e->type == RTN_LOCAL && loopback_dev)
+			res->dev = loopback_dev;
 		if (e->type == RTN_UNICAST) {
 			/* Limited broadcast and multicast follow the route's device. */
 			if (daddr == htonl(INADDR_BROADCAST))

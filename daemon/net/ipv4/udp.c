@@ -2,8 +2,9 @@
  * UDP (RFC 768), mirroring the kernel's net/ipv4/udp.c: udp_rcv ->
  * __udp4_lib_rcv -> __udp4_lib_lookup -> udp_queue_rcv_skb on receive,
  * udp_sendmsg for each record of a client's tx ring, udp_err for ICMP
- * errors, and the socket operations (bind, connect, options, names,
- * shutdown) of SOCK_DGRAM sockets.
+ * errors, and the socket operations (bind, connect, options) of
+ * SOCK_DGRAM sockets.  What UDP shares with ping and raw sockets (the
+ * rings, getname, shutdown, the error queue) is in datagram.c.
  *
  * Context.  Receive and udp_err run on any worker; they find the socket
  * under sock_lookup_lock held for reading and keep it across the
@@ -29,6 +30,7 @@
 #include "core/netdev.h"
 #include "core/skb.h"
 #include "core/sysctl.h"
+#include "net/ipv4/datagram.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
@@ -266,18 +268,9 @@ static struct sock *__udp4_lib_lookup(uint32_t saddr, uint16_t sport, uint32_t d
 
 /* ---- receive ----------------------------------------------------------------- */
 
-/* The client broke its rx ring's indices: the socket is dead, for it only. */
-static void udp_sock_corrupt(struct sock *sk)
-{
-	sock_state_set(sk, NS_SS_DEAD);
-	sock_wake(sk, NS_WAIT_RX | NS_WAIT_TX);
-}
-
 /*
  * __udp_enqueue_schedule_skb: append the datagram in @skb (data at the UDP
- * header) to @sk's rx ring as a record.  Like the kernel, a datagram is
- * admitted while the bytes already queued do not exceed SO_RCVBUF (so an
- * empty socket takes any datagram that fits the ring).  Does not consume
+ * header) to @sk's rx ring as a record (sock_queue_rcv).  Does not consume
  * @skb; returns SKB_DROP_REASON_CONSUMED or the reason it was not queued
  * (already counted in the MIB).  Lookup lock held for reading.
  */
@@ -285,73 +278,22 @@ static enum skb_drop_reason __udp_queue_rcv_skb(struct sock *sk, struct sk_buff 
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 	const struct udphdr_ns *uh = (const struct udphdr_ns *)skb->data;
-	struct ns_sock_shm *shm = sk->shm;
-	uint32_t plen = skb->len - UDP_HLEN;
 	struct ns_dgram hdr;
-	uint64_t cons, at;
+	int err;
 
-	if (!shm || (atomic_load_explicit(&shm->state, memory_order_relaxed) & NS_SS_DEAD)) {
+	dgram_rcv_info(sk, &hdr, skb, iph->saddr, uh->source, skb->len - UDP_HLEN);
+	err = sock_queue_rcv(sk, &hdr, skb->data + UDP_HLEN);
+	if (err == -EPIPE) {
 		__UDP_INC_STATS(INERRORS);
-		return shm ? SKB_DROP_REASON_UDP_SOCK_DEAD : SKB_DROP_REASON_UDP_RCVBUF;
+		/* No shared memory yet counts as a full buffer; a corrupt ring as dead. */
+		return sk->shm ? SKB_DROP_REASON_UDP_SOCK_DEAD : SKB_DROP_REASON_UDP_RCVBUF;
 	}
-
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.len = plen;
-	hdr.flags = NS_DGRAM_F_PKTINFO;
-	if (IPCB(skb)->rt_type == RTN_BROADCAST || skb->pkt_type == PACKET_BROADCAST)
-		hdr.flags |= NS_DGRAM_F_BCAST;
-	hdr.ifindex = skb->dev ? (uint32_t)skb->dev->ifindex : 0;
-	hdr.dst = iph->daddr;
-	hdr.tos = iph->tos;
-	hdr.ttl = iph->ttl;
-	if (sk->family == AF_INET6) {
-		struct sockaddr_in6 sin6;
-
-		memset(&sin6, 0, sizeof(sin6));
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = uh->source;
-		sin6.sin6_addr.s6_addr[10] = 0xff;
-		sin6.sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&sin6.sin6_addr.s6_addr[12], &iph->saddr, 4);
-		memcpy(hdr.addr, &sin6, sizeof(sin6));
-		hdr.addrlen = sizeof(sin6);
-	} else {
-		struct sockaddr_in sin;
-
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_port = uh->source;
-		sin.sin_addr.s_addr = iph->saddr;
-		memcpy(hdr.addr, &sin, sizeof(sin));
-		hdr.addrlen = sizeof(sin);
-	}
-
-	pthread_mutex_lock(&sk->rx_lock);
-	cons = ns_ring_load_cons(&sk->rx);
-	if (!ns_ring_sane(&sk->rx, sk->rx_prod, cons)) {
-		pthread_mutex_unlock(&sk->rx_lock);
-		udp_sock_corrupt(sk);
-		__UDP_INC_STATS(INERRORS);
-		return SKB_DROP_REASON_UDP_SOCK_DEAD;
-	}
-	if (sk->rx_prod - cons > (uint64_t)sk->rcvbuf ||
-	    !ns_dgram_reserve(&sk->rx, sk->rx_prod, cons, plen, &at)) {
-		pthread_mutex_unlock(&sk->rx_lock);
-		atomic_fetch_add_explicit(&sk->rx_drops, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&shm->rx_dropped, 1, memory_order_relaxed);
+	if (err) {
 		__UDP_INC_STATS(RCVBUFERRORS);
 		__UDP_INC_STATS(INERRORS);
 		return SKB_DROP_REASON_UDP_RCVBUF;
 	}
-	ns_dgram_write(&sk->rx, at, &hdr, skb->data + UDP_HLEN);
-	sk->rx_prod = at + ns_dgram_record_size(plen);
-	ns_ring_publish_prod(&sk->rx, sk->rx_prod);
-	pthread_mutex_unlock(&sk->rx_lock);
-
-	atomic_fetch_add_explicit(&sk->rx_packets, 1, memory_order_relaxed);
 	__UDP_INC_STATS(INDATAGRAMS);
-	/* sk_data_ready */
-	sock_wake(sk, NS_WAIT_RX);
 	return SKB_DROP_REASON_CONSUMED;
 }
 
@@ -485,68 +427,23 @@ csum_error:
 
 /* ---- ICMP errors -------------------------------------------------------------- */
 
-/* icmp_err_convert[]: errno and whether it is "hard" (reported without IP_RECVERR). */
-static const struct {
-	int err;
-	bool fatal;
-} icmp_err_convert[] = {
-	{ ENETUNREACH, false },  /* ICMP_NET_UNREACH */
-	{ EHOSTUNREACH, false }, /* ICMP_HOST_UNREACH */
-	{ ENOPROTOOPT, true },   /* ICMP_PROT_UNREACH */
-	{ ECONNREFUSED, true },  /* ICMP_PORT_UNREACH */
-	{ EMSGSIZE, false },     /* ICMP_FRAG_NEEDED */
-	{ EOPNOTSUPP, false },   /* ICMP_SR_FAILED */
-	{ ENETUNREACH, true },   /* ICMP_NET_UNKNOWN */
-	{ EHOSTDOWN, true },     /* ICMP_HOST_UNKNOWN */
-	{ ENONET, true },        /* ICMP_HOST_ISOLATED */
-	{ ENETUNREACH, true },   /* ICMP_NET_ANO */
-	{ EHOSTUNREACH, true },  /* ICMP_HOST_ANO */
-	{ ENETUNREACH, false },  /* ICMP_NET_UNR_TOS */
-	{ EHOSTUNREACH, false }, /* ICMP_HOST_UNR_TOS */
-	{ EHOSTUNREACH, true },  /* ICMP_PKT_FILTERED */
-	{ EHOSTUNREACH, true },  /* ICMP_PREC_VIOLATION */
-	{ EHOSTUNREACH, true },  /* ICMP_PREC_CUTOFF */
-};
-
 /*
  * __udp4_lib_err: an ICMP error quotes a datagram we sent (network header
  * = the quoted IP header, data at its UDP header).  Hard errors reach a
  * connected socket as its pending error; with IP_RECVERR every error
- * does (the kernel also queues it on the error queue, which we lack).
+ * does, and also goes on the error queue with the quoted data.
  */
 static void udp_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t info)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 	const struct udphdr_ns *uh = (const struct udphdr_ns *)skb->data;
-	bool harderr = false;
+	bool harderr;
 	struct sock *sk;
 	int err;
 
-	(void)info;
-	switch (type) {
-	case ICMP_TIME_EXCEEDED:
-		err = EHOSTUNREACH;
-		break;
-	case ICMP_PARAMETERPROB:
-		err = EPROTO;
-		harderr = true;
-		break;
-	case ICMP_DEST_UNREACH:
-		if (code == ICMP_FRAG_NEEDED) {
-			err = EMSGSIZE;
-			harderr = true;
-			break;
-		}
-		err = EHOSTUNREACH;
-		if (code < NS_ARRAY_SIZE(icmp_err_convert)) {
-			err = icmp_err_convert[code].err;
-			harderr = icmp_err_convert[code].fatal;
-		}
-		break;
-	default:
+	err = icmp_err_errno(type, code, &harderr);
+	if (!err)
 		return;
-	}
-
 	pthread_rwlock_rdlock(&sock_lookup_lock);
 	sk = __udp4_lib_lookup(iph->daddr, uh->dest, iph->saddr, uh->source,
 			       skb->dev ? skb->dev->ifindex : 0);
@@ -557,8 +454,11 @@ static void udp_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t in
 		else if (!sk->recverr && (!harderr || !sk->connected))
 			sk = NULL;
 	}
-	if (sk)
+	if (sk) {
+		if (sk->recverr)
+			ip_icmp_error(sk, skb, UDP_HLEN, err, uh->dest, type, code, info);
 		sock_set_error(sk, err);
+	}
 	pthread_rwlock_unlock(&sock_lookup_lock);
 }
 
@@ -697,7 +597,8 @@ static int udp_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 		err = -EACCES;
 		goto bad;
 	}
-	if (sk->bound_dev_if && res.dev->ifindex != sk->bound_dev_if) {
+	/* A local destination leaves through lo whatever the binding (ip_route_output). */
+	if (sk->bound_dev_if && res.type != RTN_LOCAL && res.dev->ifindex != sk->bound_dev_if) {
 		err = -ENETUNREACH;
 		goto bad;
 	}
@@ -748,100 +649,15 @@ bad:
 	return err;
 }
 
-/*
- * Which failures become the socket's pending error.  Linux returns them
- * from sendto(); here the send is asynchronous.  Errors that are the
- * application's own doing are always reported; network conditions only
- * to a connected socket or one with IP_RECVERR, which is when Linux, too,
- * reports errors after the fact.
- */
-static void udp_tx_error(struct sock *sk, int err)
-{
-	bool report;
+static const struct dgram_proto udp_dgram = {
+	.sendmsg = udp_sendmsg,
+	.snd_invalid = SKB_DROP_REASON_UDP_SND_INVALID,
+};
 
-	atomic_fetch_add_explicit(&sk->tx_errors, 1, memory_order_relaxed);
-	switch (err) {
-	case -ENETUNREACH:
-	case -EHOSTUNREACH:
-	case -ENOBUFS:
-	case -EAGAIN:
-	case -ENOSPC:
-		report = sk->connected || sk->recverr;
-		break;
-	default:
-		report = true;
-		break;
-	}
-	if (report)
-		sock_set_error(sk, -err);
-}
-
-/* Ring the doorbell ourselves: the worker comes back after other work. */
-static void udp_tx_rearm(struct sock *sk)
-{
-	if (sk->doorbell_fd >= 0)
-		(void)eventfd_write(sk->doorbell_fd, 1);
-}
-
-/*
- * ops->tx_ready: send the records of the tx ring, at most UDP_TX_BUDGET
- * per call, publish the consumer index and wake a writer waiting for
- * room.  Then the need_kick protocol: ask for the doorbell (seq_cst),
- * re-check the producer index, and go on if the client produced
- * meanwhile.  A corrupt ring marks the socket dead.  Owner worker.
- */
+/* ops->tx_ready: the datagram loop with udp_sendmsg (see dgram_tx_ready). */
 static void udp_tx_ready(struct sock *sk)
 {
-	struct ns_sock_shm *shm = sk->shm;
-	unsigned int budget = UDP_TX_BUDGET;
-
-	if (!shm || sk->closing ||
-	    (atomic_load_explicit(&shm->state, memory_order_relaxed) & NS_SS_DEAD))
-		return;
-	atomic_store_explicit(&shm->need_kick, 0, memory_order_relaxed);
-	for (;;) {
-		uint64_t prod = ns_ring_load_prod(&sk->tx);
-		uint64_t start = sk->tx_cons;
-
-		while (budget) {
-			const unsigned char *payload;
-			struct ns_dgram h;
-			uint64_t c = sk->tx_cons;
-			int r = ns_dgram_peek(&sk->tx, &c, prod, &h, &payload);
-
-			if (r < 0) {
-				drop_count(SKB_DROP_REASON_UDP_SND_INVALID);
-				atomic_fetch_add_explicit(&sk->tx_errors, 1, memory_order_relaxed);
-				udp_sock_corrupt(sk);
-				return;
-			}
-			sk->tx_cons = c;
-			if (r == 0)
-				break;
-			r = udp_sendmsg(sk, &h, payload);
-			if (r) {
-				udp_tx_error(sk, r);
-			} else {
-				atomic_fetch_add_explicit(&sk->tx_packets, 1, memory_order_relaxed);
-			}
-			sk->tx_cons = c + ns_dgram_record_size(h.len);
-			budget--;
-		}
-		if (sk->tx_cons != start) {
-			ns_ring_publish_cons(&sk->tx, sk->tx_cons);
-			sock_wake(sk, NS_WAIT_TX);
-		}
-		if (!budget) {
-			/* need_kick stays 0: our own doorbell brings us back. */
-			udp_tx_rearm(sk);
-			return;
-		}
-		/* An RMW, paired with the client's RMW read (see sock_wake). */
-		atomic_exchange_explicit(&shm->need_kick, 1, memory_order_seq_cst);
-		if (atomic_load_explicit(&shm->tx.prod, memory_order_seq_cst) == sk->tx_cons)
-			return;
-		atomic_store_explicit(&shm->need_kick, 0, memory_order_relaxed);
-	}
+	dgram_tx_ready(sk, &udp_dgram);
 }
 
 /* ---- socket operations (owner) ------------------------------------------------ */
@@ -871,10 +687,10 @@ static int udp_bind_locked(struct sock *sk, uint32_t addr, uint16_t snum, bool m
 	return 0;
 }
 
-/* inet_addr_type's verdict for bind: ours, broadcast, multicast or the wildcard. */
+/* inet_addr_type's verdict for bind: local (all of 127/8 too), broadcast, multicast or the wildcard. */
 static bool udp_bind_addr_ok(uint32_t addr)
 {
-	return addr == htonl(INADDR_ANY) || inet_addr_is_local(NULL, addr) ||
+	return addr == htonl(INADDR_ANY) || inet_addr_type_local(addr) ||
 	       ipv4_is_broadcast_any(addr) || ipv4_is_multicast(addr);
 }
 
@@ -973,44 +789,6 @@ static int udp_disconnect(struct sock *sk)
 	return 0;
 }
 
-/* __ip4_datagram_connect */
-static int ip4_datagram_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_t len)
-{
-	struct fib_result res;
-	struct sockaddr_in sin;
-	uint32_t daddr;
-	int err;
-
-	if (len < sizeof(sin))
-		return -EINVAL;
-	memcpy(&sin, uaddr, sizeof(sin));
-	if (sin.sin_family != AF_INET)
-		return -EAFNOSUPPORT;
-	daddr = sin.sin_addr.s_addr;
-	if (!daddr)
-		daddr = htonl(INADDR_LOOPBACK);   /* connect to "any" means this host */
-	err = fib_lookup(daddr, &res);
-	if (err < 0) {
-		/* ENETUNREACH, or the route's EHOSTUNREACH / EACCES / EINVAL. */
-		__IP_INC_STATS(OUTNOROUTES);
-		return err;
-	}
-	if ((res.type == RTN_BROADCAST || daddr == htonl(INADDR_BROADCAST)) && !sk->broadcast)
-		return -EACCES;
-
-	pthread_rwlock_wrlock(&sock_lookup_lock);
-	if (!sk->src)
-		sk->src = res.prefsrc;
-	if (!sk->saddr)
-		sk->saddr = res.prefsrc;
-	sk->daddr = daddr;
-	sk->dport = sin.sin_port;
-	sk->connected = true;
-	pthread_rwlock_unlock(&sock_lookup_lock);
-	sock_state_set(sk, NS_SS_CONNECTED | NS_SS_BOUND);
-	return 0;
-}
-
 /* __ip6_datagram_connect, for v4-mapped peers. */
 static int ip6_datagram_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_t len)
 {
@@ -1086,71 +864,13 @@ static int udp_getsockopt(struct sock *sk, int level, int name, void *val, sockl
 	return do_ip_getsockopt(sk, level, name, val, len);
 }
 
-/* inet_getname / inet6_getname */
-static int udp_getname(struct sock *sk, struct sockaddr_storage *ss, socklen_t *len, bool peer)
-{
-	uint32_t addr;
-	uint16_t port;
-
-	if (peer) {
-		if (!sk->connected || !sk->dport)
-			return -ENOTCONN;
-		addr = sk->daddr;
-		port = sk->dport;
-	} else {
-		addr = sk->saddr ? sk->saddr : sk->src;
-		port = sk->sport;
-	}
-	memset(ss, 0, sizeof(*ss));
-	if (sk->family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = port;
-		if (addr || (!peer && sk->v4mapped_bind) || peer) {
-			sin6->sin6_addr.s6_addr[10] = 0xff;
-			sin6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&sin6->sin6_addr.s6_addr[12], &addr, 4);
-		}
-		*len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = port;
-		sin->sin_addr.s_addr = addr;
-		*len = sizeof(*sin);
-	}
-	return 0;
-}
-
-/*
- * inet_shutdown: an unconnected datagram socket answers ENOTCONN but is
- * shut down all the same (so that a reader blocked on it wakes up).
- */
-static int udp_shutdown(struct sock *sk, int how)
-{
-	int bits = how + 1;
-	uint32_t state = 0;
-
-	if (how < SHUT_RD || how > SHUT_RDWR)
-		return -EINVAL;
-	sk->shut |= bits;
-	if (bits & RCV_SHUTDOWN)
-		state |= NS_SS_RCV_SHUTDOWN;
-	if (bits & SEND_SHUTDOWN)
-		state |= NS_SS_SEND_SHUTDOWN;
-	sock_state_set(sk, state);
-	sock_wake(sk, NS_WAIT_RX | NS_WAIT_TX);
-	return sk->connected ? 0 : -ENOTCONN;
-}
-
-static void udp_release(struct sock *sk)
+static bool udp_release(struct sock *sk)
 {
 	pthread_rwlock_wrlock(&sock_lookup_lock);
 	udp_lib_unhash(sk);
 	sk->connected = false;
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	return false;
 }
 
 static const struct proto_ops udp_ops = {
@@ -1160,8 +880,8 @@ static const struct proto_ops udp_ops = {
 	.listen = NULL,                 /* EOPNOTSUPP, as sock_no_listen */
 	.setsockopt = udp_setsockopt,
 	.getsockopt = udp_getsockopt,
-	.getname = udp_getname,
-	.shutdown = udp_shutdown,
+	.getname = inet_getname,
+	.shutdown = inet_dgram_shutdown,
 	.tx_ready = udp_tx_ready,
 	.release = udp_release,
 };

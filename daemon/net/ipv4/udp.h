@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "net/ipv4/datagram.h"
+
 struct sk_buff;
 struct net_protocol;
 struct inet_protosw;
@@ -27,6 +29,6 @@ extern const struct inet_protosw udp_protosw;
 int udp_rcv(struct sk_buff *skb);
 
 /* Datagrams handled by udp_tx_ready() per call before it yields. */
-#define UDP_TX_BUDGET 256u
+#define UDP_TX_BUDGET DGRAM_TX_BUDGET
 
 #endif

@@ -200,14 +200,21 @@ static void test_random_against_model(void **state)
 	for (i = 0; i < 20000; i++) {
 		seed = seed * 1103515245u + 12345u;
 		if (nlive < 64 && ((seed >> 16) & 1)) {
-			uint64_t pages = 1u << ((seed >> 8) % 6), off, p;
+			uint64_t pages = 1u << ((seed >> 8) % 6), off, p, expect = 0, run = 0;
 			int ret = region_alloc(r, pages * NS_SHM_PAGE, &off);
 
+			/* The model's first fit: the lowest run of free pages. */
+			for (p = 1; p <= PAGES_1MB && !expect; p++) {
+				run = owner[p] ? 0 : run + 1;
+				if (run == pages)
+					expect = p - pages + 1;
+			}
 			if (ret) {
 				assert_int_equal(ret, -ENOBUFS);
+				assert_int_equal(expect, 0);
 				continue;
 			}
-			assert_int_equal(off % NS_SHM_PAGE, 0);
+			assert_int_equal(off, expect * NS_SHM_PAGE);
 			for (p = off / NS_SHM_PAGE; p < off / NS_SHM_PAGE + pages; p++) {
 				assert_true(p >= 1 && p <= PAGES_1MB);
 				assert_int_equal(owner[p], 0);
@@ -231,6 +238,46 @@ static void test_random_against_model(void **state)
 	}
 	while (nlive--)
 		region_free(r, live[nlive].off, live[nlive].pages * NS_SHM_PAGE);
+	assert_int_equal(region_used(r), NS_SHM_PAGE);
+	region_put(r);
+}
+
+/*
+ * The default region is large and sparse (client_shm_mb 8192): it maps,
+ * and thousands of sockets' runs placed in a row land back to back at the
+ * front (the search starts at the first free page, it does not rescan).
+ */
+static void test_large_region(void **state)
+{
+	struct ns_region *r = region_create(8192 * MB, NULL, 0);
+	static uint64_t offs[3000][3];
+	const uint64_t sizes[3] = { NS_SHM_PAGE, 128 * NS_SHM_PAGE, 64 * NS_SHM_PAGE };
+	uint64_t expect = NS_SHM_PAGE, off;
+	size_t i, j;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(region_size(r), 8192 * MB);
+	for (i = 0; i < 3000; i++)
+		for (j = 0; j < 3; j++) {
+			assert_int_equal(region_alloc(r, sizes[j], &offs[i][j]), 0);
+			assert_int_equal(offs[i][j], expect);
+			expect += sizes[j];
+		}
+	assert_int_equal(region_used(r), expect);
+	/* A hole near the front is found again, then the end of the fill. */
+	region_free(r, offs[10][1], sizes[1]);
+	assert_int_equal(region_alloc(r, sizes[2], &off), 0);
+	assert_int_equal(off, offs[10][1]);
+	assert_int_equal(region_alloc(r, sizes[1], &off), 0);
+	assert_int_equal(off, expect);
+	region_free(r, off, sizes[1]);
+	region_free(r, offs[10][1], sizes[2]);
+	offs[10][1] = 0;
+	for (i = 0; i < 3000; i++)
+		for (j = 0; j < 3; j++)
+			if (offs[i][j])
+				region_free(r, offs[i][j], sizes[j]);
 	assert_int_equal(region_used(r), NS_SHM_PAGE);
 	region_put(r);
 }
@@ -267,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_zeroes),
 		cmocka_unit_test(test_full_enobufs),
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_large_region),
 		cmocka_unit_test(test_refcount_and_mark_dead),
 	};
 

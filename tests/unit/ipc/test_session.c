@@ -29,14 +29,16 @@ static int fake_live;                   /* sockets not yet closed */
 static uint64_t fake_next_id = 100;
 static uint32_t fake_ring = FAKE_RING;
 
-int sock_create(int domain, int type, int protocol, struct sock **out,
-		uint32_t *rx_size, uint32_t *tx_size)
+int sock_create_cred(const struct sock_cred *cred, int domain, int type, int protocol,
+		     struct sock **out, uint32_t *rx_size, uint32_t *tx_size)
 {
 	struct sock *sk;
 
+	assert_non_null(cred);
+
 	if (domain != AF_INET && domain != AF_INET6)
 		return -EAFNOSUPPORT;
-	if (type != SOCK_DGRAM)
+	if (type != SOCK_DGRAM && type != SOCK_STREAM)
 		return -ESOCKTNOSUPPORT;
 	sk = calloc(1, sizeof(*sk));
 	if (!sk)
@@ -94,9 +96,53 @@ int sock_connect(struct sock *sk, const void *addr, uint32_t len)
 	return len ? -ECONNREFUSED : 0;
 }
 
+/* Listening: sk->bound doubles as "listening"; fake_queue connections wait. */
+static unsigned int fake_queue;
+static uint32_t fake_child_ring;        /* 0: fake_ring */
+
 int sock_listen(struct sock *sk, int backlog)
 {
-	return -EOPNOTSUPP;
+	if (sk->type != SOCK_STREAM)
+		return -EOPNOTSUPP;
+	sk->bound = true;
+	return 0;
+}
+
+int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_t *tx_size,
+		struct sockaddr_storage *peer, socklen_t *peerlen)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(40000),
+				   .sin_addr.s_addr = htonl(0x0ac80001) };
+	struct sock *c;
+
+	if (!sk->bound || sk->type != SOCK_STREAM)
+		return -EINVAL;
+	if (!fake_queue)
+		return -EAGAIN;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	fake_queue--;
+	c->id = fake_next_id++;
+	c->family = sk->family;
+	c->type = SOCK_STREAM;
+	c->refs = 1;
+	c->notify_fd = c->doorbell_fd = -1;
+	*rx_size = *tx_size = fake_child_ring ? fake_child_ring : fake_ring;
+	assert_true(*peerlen >= sizeof(sin));
+	memcpy(peer, &sin, sizeof(sin));
+	*peerlen = sizeof(sin);
+	*child = c;
+	fake_live++;
+	return 0;
+}
+
+int sock_recv_error(struct sock *sk, bool peek, struct sock_exterr **out)
+{
+	(void)sk;
+	(void)peek;
+	*out = NULL;
+	return -EAGAIN;
 }
 
 int sock_setsockopt(struct sock *sk, int level, int name, const void *val, uint32_t len)
@@ -204,15 +250,15 @@ static struct session *new_session(pid_t pid, uid_t uid, uint64_t token, const u
 	return s;
 }
 
-/* socket(AF_INET, SOCK_DGRAM): the sock id, or 0 with *err set. */
-static uint64_t new_socket(struct session *s, int *err)
+/* socket(AF_INET, @type): the sock id, or 0 with *err set. */
+static uint64_t new_socket_type(struct session *s, int type, int *err)
 {
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__SocketRequest sr = NETSTACK__SOCKET_REQUEST__INIT;
 	struct session_reply out;
 
 	sr.domain = AF_INET;
-	sr.type = SOCK_DGRAM;
+	sr.type = type;
 	req.seq = 5;
 	req.body_case = NETSTACK__REQUEST__BODY_SOCKET;
 	req.socket = &sr;
@@ -227,6 +273,58 @@ static uint64_t new_socket(struct session *s, int *err)
 	assert_true(out.body.socket.shm_offset >= NS_SHM_PAGE);
 	assert_int_equal(out.body.socket.shm_offset % NS_SHM_PAGE, 0);
 	return out.body.socket.sock_id;
+}
+
+static uint64_t new_socket(struct session *s, int *err)
+{
+	return new_socket_type(s, SOCK_DGRAM, err);
+}
+
+static int do_listen(struct session *s, uint64_t id)
+{
+	Netstack__Request req = NETSTACK__REQUEST__INIT;
+	Netstack__ListenRequest lr = NETSTACK__LISTEN_REQUEST__INIT;
+	struct session_reply out;
+
+	lr.sock_id = id;
+	lr.backlog = 8;
+	req.body_case = NETSTACK__REQUEST__BODY_LISTEN;
+	req.listen = &lr;
+	session_reply_init(&out, 0);
+	assert_true(session_request(s, &req, &out));
+	return out.reply.error;
+}
+
+/* accept() on listener @id: the new id, or 0 with *err set; fds closed. */
+static uint64_t do_accept(struct session *s, uint64_t id, int *err)
+{
+	Netstack__Request req = NETSTACK__REQUEST__INIT;
+	Netstack__AcceptRequest ar = NETSTACK__ACCEPT_REQUEST__INIT;
+	struct sockaddr_in sin;
+	struct session_reply out;
+
+	ar.sock_id = id;
+	req.seq = 9;
+	req.body_case = NETSTACK__REQUEST__BODY_ACCEPT;
+	req.accept = &ar;
+	session_reply_init(&out, req.seq);
+	assert_true(session_request(s, &req, &out));
+	*err = out.reply.error;
+	if (out.reply.error) {
+		assert_int_equal(out.nfds, 0);
+		return 0;
+	}
+	assert_int_equal(out.reply.body_case, NETSTACK__REPLY__BODY_ACCEPT);
+	assert_int_equal(out.nfds, 2);
+	assert_true(out.fds[0] >= 0 && out.fds[1] >= 0 && out.fds[0] != out.fds[1]);
+	assert_true(out.body.accept.shm_offset >= NS_SHM_PAGE);
+	assert_int_equal(out.body.accept.shm_offset % NS_SHM_PAGE, 0);
+	assert_int_equal(out.body.accept.peer.len, sizeof(sin));
+	memcpy(&sin, out.body.accept.peer.data, sizeof(sin));
+	assert_int_equal(sin.sin_family, AF_INET);
+	assert_int_equal(ntohs(sin.sin_port), 40000);
+	assert_int_not_equal(out.body.accept.sock_id, id);
+	return out.body.accept.sock_id;
 }
 
 static int do_close(struct session *s, uint64_t id)
@@ -474,6 +572,79 @@ static void test_fork_attach(void **state)
 	assert_int_equal(session_count(), 0);
 }
 
+static void test_accept(void **state)
+{
+	struct session_reply out;
+	struct session *s, *child;
+	uint64_t l, u, c, c2, token;
+	int err;
+
+	(void)state;
+	s = new_session(40, 1000, 0, NULL, 0, &out);
+	token = out.body.hello.token;
+	l = new_socket_type(s, SOCK_STREAM, &err);
+	u = new_socket(s, &err);
+	assert_int_not_equal(l, 0);
+
+	/* Unknown id, not listening, nothing queued. */
+	assert_int_equal(do_accept(s, l + 1000, &err), 0);
+	assert_int_equal(err, EBADF);
+	assert_int_equal(do_accept(s, l, &err), 0);
+	assert_int_equal(err, EINVAL);
+	assert_int_equal(do_listen(s, u), EOPNOTSUPP);
+	assert_int_equal(do_listen(s, l), 0);
+	assert_int_equal(do_accept(s, l, &err), 0);
+	assert_int_equal(err, EAGAIN);
+
+	/* A connection becomes a socket of the session, placed like socket()'s. */
+	fake_queue = 1;
+	c = do_accept(s, l, &err);
+	assert_int_not_equal(c, 0);
+	assert_int_equal(fake_queue, 0);
+	assert_int_equal(fake_live, 3);
+	assert_int_equal(client_used(40), NS_SHM_PAGE + 3 * (NS_SHM_PAGE + 2 * FAKE_RING));
+	/* A forked child can inherit it, and accept on the inherited listener. */
+	child = new_session(41, 1000, token, (uint64_t[]){ l, c }, 2, &out);
+	assert_non_null(child);
+	fake_queue = 1;
+	c2 = do_accept(child, l, &err);
+	assert_int_not_equal(c2, 0);
+	assert_int_equal(do_close(s, c2), EBADF);
+	session_destroy(child);
+	assert_int_equal(fake_live, 3);
+	assert_int_equal(do_close(s, c), 0);
+	assert_int_equal(fake_live, 2);
+
+	/* Region full: the connection was taken and is released, nothing leaks. */
+	fake_queue = 1;
+	fake_child_ring = 1u << 20;
+	assert_int_equal(do_accept(s, l, &err), 0);
+	assert_int_equal(err, ENOBUFS);
+	assert_int_equal(fake_queue, 0);
+	assert_int_equal(fake_live, 2);
+	assert_int_equal(client_used(40), NS_SHM_PAGE + 2 * (NS_SHM_PAGE + 2 * FAKE_RING));
+	fake_child_ring = 0;
+	session_destroy(s);
+	assert_int_equal(fake_live, 0);
+
+	/* At the socket limit: EMFILE, and the connection stays queued. */
+	fake_ring = NS_SHM_PAGE;
+	s = new_session(42, 1000, 0, NULL, 0, &out);
+	l = new_socket_type(s, SOCK_STREAM, &err);
+	assert_int_equal(do_listen(s, l), 0);
+	fake_queue = 8;
+	for (int i = 0; i < 7; i++)
+		assert_int_not_equal(do_accept(s, l, &err), 0);
+	assert_int_equal(do_accept(s, l, &err), 0);
+	assert_int_equal(err, EMFILE);
+	assert_int_equal(fake_queue, 1);
+	session_destroy(s);
+	assert_int_equal(fake_live, 0);
+	assert_int_equal(session_count(), 0);
+	fake_ring = FAKE_RING;
+	fake_queue = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_fork_attach),
+		cmocka_unit_test(test_accept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,7 +55,6 @@ static void test_passthrough(void **state)
 	assert_int_equal(close(p[1]), 0);
 	assert_int_equal(close(-1), -1);
 	assert_int_equal(errno, EBADF);
-	/* Raw and ICMP sockets are the kernel's business (EPERM/EACCES or success). */
 	assert_int_equal(fcntl(0, F_GETFD) >= 0, 1);
 }
 
@@ -78,10 +77,24 @@ static void test_unreachable(void **state)
 	assert_int_equal(errno, EAFNOSUPPORT);
 	assert_int_equal(ns_sendto(0, "x", 1, 0, NULL, 0), -1);
 	assert_int_equal(errno, ENOTSOCK);
+	/* IPv4 ping and raw sockets are ours too. */
+	assert_int_equal(socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, ENETDOWN);
+	assert_int_equal(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, ENETDOWN);
 	/* Not ours: the kernel answers (and with its own errno). */
 	fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP);
 	assert_int_equal(fd, -1);
 	assert_int_equal(errno, EPROTONOSUPPORT);
+	/* ICMPv6 ping and IPv6 raw sockets need IPv6: the kernel's (success, EACCES or EPERM). */
+	fd = socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	assert_true(fd >= 0 || errno != ENETDOWN);
+	if (fd >= 0)
+		close(fd);
+	fd = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+	assert_true(fd >= 0 || errno != ENETDOWN);
+	if (fd >= 0)
+		close(fd);
 }
 
 int main(void)

@@ -277,7 +277,8 @@ static void test_create_errors(void **state)
 	assert_int_equal(sock_create(AF_INET, 99, 0, &sk, &rx, &tx), -EINVAL);
 	assert_int_equal(sock_create(AF_INET, SOCK_DGRAM, -1, &sk, &rx, &tx), -EINVAL);
 	assert_int_equal(sock_create(AF_INET, SOCK_RAW, 0, &sk, &rx, &tx), -EPROTONOSUPPORT);
-	assert_int_equal(sock_create(AF_INET, SOCK_STREAM, 0, &sk, &rx, &tx), -EPROTONOSUPPORT);
+	assert_int_equal(sock_create(AF_INET, SOCK_STREAM, IPPROTO_UDP, &sk, &rx, &tx),
+			 -EPROTONOSUPPORT);
 	assert_int_equal(sock_create(AF_INET, SOCK_SEQPACKET, 0, &sk, &rx, &tx), -ESOCKTNOSUPPORT);
 	assert_int_equal(sock_create(AF_INET, 0, 0, &sk, &rx, &tx), -ESOCKTNOSUPPORT);
 	assert_int_equal(sock_create(AF_INET, SOCK_DGRAM, IPPROTO_TCP, &sk, &rx, &tx),
