@@ -74,7 +74,7 @@ _Atomic int64_t sysctl_tcp_retries2 = 15;
 _Atomic int64_t sysctl_tcp_keepalive_time = 7200, sysctl_tcp_keepalive_intvl = 75,
 	sysctl_tcp_keepalive_probes = 9;
 _Atomic int64_t sysctl_tcp_sack = 1, sysctl_tcp_timestamps = 1, sysctl_tcp_window_scaling = 1;
-_Atomic int64_t sysctl_tcp_rmem_min = 4096, sysctl_tcp_rmem_def = 131072,
+_Atomic int64_t sysctl_tcp_rmem_min = 4096, sysctl_tcp_rmem_def = 524288,
 	sysctl_tcp_rmem_max = 6291456;
 _Atomic int64_t sysctl_tcp_wmem_min = 4096, sysctl_tcp_wmem_def = 262144,
 	sysctl_tcp_wmem_max = 4194304;
@@ -104,7 +104,7 @@ static int set_triple(_Atomic int64_t *v, const char *name, const char *value, c
 	return 0;
 }
 
-static _Atomic int64_t tcp_rmem[3] = { 4096, 131072, 6291456 };
+static _Atomic int64_t tcp_rmem[3] = { 4096, 524288, 6291456 };
 static _Atomic int64_t tcp_wmem[3] = { 4096, 262144, 4194304 };
 
 static int rmem_set(const char *value, char *err, size_t errlen)
@@ -197,7 +197,7 @@ static const struct ctl_table tcp_table[] = {
 	  "delayed-ACK timeout in ms (the kernel's TCP_DELACK_MIN)" },
 	{ "net.ipv4.tcp_rmem", NULL, 0, 0, 0,
 	  "receive ring of a TCP socket: min default max bytes (the default sizes the ring)",
-	  NULL, 0, rmem_set, rmem_get, "4096 131072 6291456" },
+	  NULL, 0, rmem_set, rmem_get, "4096 524288 6291456" },
 	{ "net.ipv4.tcp_wmem", NULL, 0, 0, 0,
 	  "send ring of a TCP socket: min default max bytes (the default sizes the ring)",
 	  NULL, 0, wmem_set, wmem_get, "4096 262144 4194304" },
@@ -553,9 +553,6 @@ static int tcp_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_t 
 
 	if (len >= sizeof(sa_family_t) && uaddr->sa_family == AF_UNSPEC)
 		return tcp_disconnect(tp);
-	if (tp->state == TCP_CLOSE) {
-		tcp_init_transfer(tp);
-	}
 	return tcp_v4_connect(sk, uaddr, len);
 }
 

@@ -393,6 +393,7 @@ int tcp_v4_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_t len)
 
 	tp->iss = secure_tcp_seq(sk->saddr, sk->daddr, sk->sport, sk->dport);
 	tp->tsoffset = (uint32_t)siphash(&tp->iss, sizeof(tp->iss), &tcp_hash_secret);
+	tcp_init_transfer(tp);          /* the MSS we announce follows the route to daddr */
 	tcp_set_state(tp, TCP_SYN_SENT);
 	TCP_INC_STATS(ACTIVEOPENS);
 	err = tcp_send_syn(tp);

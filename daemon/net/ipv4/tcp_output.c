@@ -443,9 +443,21 @@ void tcp_rcv_space_check(struct tcp_sock *tp)
 		now_wnd = 0;
 	if (now_wnd * 2 > tp->rcv_space)
 		return;
-	free = tcp_rx_free(tp);
-	if (free >= 2 * now_wnd && free - now_wnd >= mss_or(tp))
-		tcp_send_ack(tp);
+	for (int round = 0; round < 2; round++) {
+		free = tcp_rx_free(tp);
+		if (free >= 2 * now_wnd && free - now_wnd >= mss_or(tp)) {
+			tcp_send_ack(tp);
+			return;
+		}
+		/*
+		 * Not enough room yet: ask the client to ring again when it
+		 * consumes more (it took the flag to ring this time), then look
+		 * once more (the RMW pair of shm.h).
+		 */
+		if (!tp->sk->shm)
+			return;
+		atomic_exchange_explicit(&tp->sk->shm->rx_kick, 1, memory_order_seq_cst);
+	}
 }
 
 /* ---- retransmission ---- */
