@@ -8,6 +8,15 @@
  * wake-up makes the next scan look at shared memory; if the socket turns
  * out not ready, its eventfd is drained (shm.h protocol) so the
  * level-triggered kernel registration stops firing.
+ *
+ * An EPOLLET item is registered edge-triggered (tag NS_EP_TAG_ET): the
+ * eventfd stays readable while the socket is ready (for level-triggered
+ * observers), which a level-triggered registration would report over and
+ * over although the item has nothing new, spinning epoll_wait (a writable
+ * idle TCP connection with EPOLLOUT|EPOLLET, as nginx registers them).
+ * Edge-triggered, the kernel reports each write of the eventfd once; the
+ * wake-up then only clears notify_pending, so that the daemon writes (a
+ * new edge) at the socket's next change.
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +31,18 @@
 #include "sock.h"
 
 #define NS_EP_TAG 0x4e53455000000000ull         /* "NSEP" in the high half */
+#define NS_EP_TAG_ET 0x4e53455400000000ull      /* "NSET": an EPOLLET item */
 #define NS_EP_TAG_MASK 0xffffffff00000000ull
+
+/* The kernel registration of stack fd @fd for an item with @events. */
+static struct epoll_event ns_epoll_kev(int fd, uint32_t events)
+{
+	struct epoll_event kev;
+
+	kev.events = EPOLLIN | (events & EPOLLET);
+	kev.data.u64 = ((events & EPOLLET) ? NS_EP_TAG_ET : NS_EP_TAG) | (uint32_t)fd;
+	return kev;
+}
 
 struct ns_epoll_item {
 	int fd;
@@ -129,8 +149,7 @@ int ns_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			err = -EEXIST;
 			break;
 		}
-		kev.events = EPOLLIN;
-		kev.data.u64 = NS_EP_TAG | (uint32_t)fd;
+		kev = ns_epoll_kev(fd, ev->events);
 		if (REAL(epoll_ctl)(epfd, EPOLL_CTL_ADD, fd, &kev) < 0) {
 			err = -errno;
 			break;
@@ -162,6 +181,13 @@ int ns_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		if (!it) {
 			err = -ENOENT;
 			break;
+		}
+		if ((ev->events ^ it->events) & EPOLLET) {
+			kev = ns_epoll_kev(fd, ev->events);
+			if (REAL(epoll_ctl)(epfd, EPOLL_CTL_MOD, fd, &kev) < 0) {
+				err = -errno;
+				break;
+			}
 		}
 		it->events = ev->events;
 		it->data = ev->data;
@@ -252,14 +278,19 @@ static int ns_epoll_scan(struct ns_epoll *ep, struct epoll_event *out, int max)
 	return n;
 }
 
-/* A kernel event for stack fd @fd: drain its eventfd if nothing is ready. */
-static void ns_epoll_kick(int fd)
+/*
+ * A kernel event for stack fd @fd.  Level-triggered: drain its eventfd if
+ * nothing is ready.  Edge-triggered: let the daemon signal the next change.
+ */
+static void ns_epoll_kick(int fd, bool et)
 {
 	struct ns_sock *s = ns_sock_get(fd);
 
 	if (!s)
 		return;
-	if (!(ns_sock_poll(s) & (POLLIN | POLLERR | POLLHUP)))
+	if (et)
+		atomic_exchange_explicit(&s->shm->notify_pending, 0, memory_order_seq_cst);
+	else if (!(ns_sock_poll(s) & (POLLIN | POLLERR | POLLHUP)))
 		ns_sock_drain(s, fd);
 	ns_sock_put(s);
 }
@@ -309,10 +340,17 @@ int ns_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeo
 		}
 		for (int i = 0; i < k; i++) {
 			int sfd = (int)(uint32_t)kev[i].data.u64;
+			uint64_t tag = kev[i].data.u64 & NS_EP_TAG_MASK;
 
-			if ((kev[i].data.u64 & NS_EP_TAG_MASK) == NS_EP_TAG && ns_fd_is_ours(sfd)) {
-				if (n == 0)
-					ns_epoll_kick(sfd);
+			if ((tag == NS_EP_TAG || tag == NS_EP_TAG_ET) && ns_fd_is_ours(sfd)) {
+				/*
+				 * An edge is used up now, whatever the scan found:
+				 * the next change must write the eventfd again.
+				 */
+				if (tag == NS_EP_TAG_ET)
+					ns_epoll_kick(sfd, true);
+				else if (n == 0)
+					ns_epoll_kick(sfd, false);
 				continue;
 			}
 			events[n++] = kev[i];
