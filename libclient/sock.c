@@ -155,8 +155,10 @@ int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fd
 	if (!(flags & SOCK_CLOEXEC))
 		REAL(fcntl)(fd, F_SETFD, 0);
 	err = ns_fd_install(fd, &s->file);
-	if (out)
+	if (!err && out) {
+		ns_file_hold(&s->file); /* the caller's, against a racing close() */
 		*out = s;
+	}
 	ns_sock_put(s);                 /* the slot holds it now */
 	if (err) {
 		REAL(close)(fd);
