@@ -67,6 +67,7 @@ static inline long ns_ret(long r)
 
 static void ns_atfork_prepare(void)
 {
+	ns_epoll_atfork_prepare();
 	ns_ipc_atfork_prepare();
 	ns_fd_atfork_prepare();
 }
@@ -75,12 +76,14 @@ static void ns_atfork_parent(void)
 {
 	ns_fd_atfork_parent();
 	ns_ipc_atfork_parent();
+	ns_epoll_atfork_parent();
 }
 
 static void ns_atfork_child(void)
 {
 	ns_fd_atfork_child();
 	ns_ipc_atfork_child();
+	ns_epoll_atfork_child();
 }
 
 __attribute__((constructor)) static void ns_preload_init(void)

@@ -19,6 +19,7 @@
 
 #include "bypass.h"
 #include "dgram_ring.h"
+#include "epoll.h"
 #include "ipc.h"
 #include "real.h"
 #include "sock.h"
@@ -220,8 +221,10 @@ int ns_sock_close_fd(int fd)
 	}
 	ns_file_put(f);
 	f = ns_fd_remove(fd);
-	if (f && f->kind == NS_FILE_SOCK)
+	if (f && f->kind == NS_FILE_SOCK) {
 		__atomic_sub_fetch(&ns_sock_of(f)->nfds, 1, __ATOMIC_RELAXED);
+		ns_epoll_forget(fd, ns_sock_of(f));
+	}
 	r = REAL(close)(fd);
 	r = r < 0 ? -errno : 0;
 	ns_file_put(f);
@@ -296,6 +299,8 @@ int ns_sock_dup(int oldfd, int newfd, int flags, int min, int cmd)
 	}
 	if (f)
 		ns_fd_adopt(r, f);
+	if (old && old->kind == NS_FILE_SOCK)
+		ns_epoll_forget(newfd, ns_sock_of(old));
 	ns_fd_drop(old);
 	ns_file_put(f);
 	return r;
@@ -836,8 +841,10 @@ int ns_sock_maybe_bypass(struct ns_sock *s, int fd, const struct sockaddr *addr,
 		return err;
 	}
 	REAL(close)(k);
-	if (f)
+	if (f) {
 		__atomic_sub_fetch(&ns_sock_of(f)->nfds, 1, __ATOMIC_RELAXED);
+		ns_epoll_forget(fd, ns_sock_of(f));
+	}
 	ns_file_put(f);                 /* the last reference closes the stack socket */
 	return -NS_REDO_LIBC;
 }

@@ -36,7 +36,8 @@
 #include <unistd.h>
 
 static struct in_addr local_ip, peer_ip;
-static int fixed_ports[] = { 40001, 40002, 40003, 40004, 40005, 40006, 40007, 40008, 0 };
+static int fixed_ports[] = { 40001, 40002, 40003, 40004, 40005, 40006, 40007, 40008, 40010,
+			     0 };
 
 /* ---- output ----------------------------------------------------------------- */
 
@@ -592,6 +593,20 @@ static void test_readiness(void)
 	CHECK("epoll_ctl(DEL udp)", epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL), NULL);
 	CHECK("epoll_ctl(DEL udp again)", epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL), NULL);
 	CHECK("epoll_wait(nothing left)", epoll_wait(ep, out, 8, 50), NULL);
+	{
+		/* Closing a socket that is in an epoll set frees it at once (its port). */
+		struct sockaddr_in b = sin_of(local_ip, 40010);
+		int s1 = socket(AF_INET, SOCK_DGRAM, 0), s2;
+
+		bind(s1, (struct sockaddr *)&b, sizeof(b));
+		ev.events = EPOLLIN;
+		epoll_ctl(ep, EPOLL_CTL_ADD, s1, &ev);
+		close(s1);
+		s2 = socket(AF_INET, SOCK_DGRAM, 0);
+		CHECK("bind(port of a closed socket in epoll)", bind(s2, (struct sockaddr *)&b,
+								     sizeof(b)), NULL);
+		close(s2);
+	}
 	close(ep);
 	close(pp[0]);
 	close(pp[1]);
