@@ -244,6 +244,9 @@ void ns_epoll_forget(int fd, struct ns_sock *s)
 	struct ns_epoll_item *dead = NULL;
 	struct ns_epoll *ep;
 
+	/* Most sockets never were in an epoll set: no lock for them. */
+	if (!__atomic_load_n(&s->epolled, __ATOMIC_ACQUIRE))
+		return;
 	pthread_mutex_lock(&ns_ep_list_lock);
 	LIST_FOREACH(ep, &ns_ep_list, entry) {
 		struct ns_epoll_item *it;
@@ -324,6 +327,7 @@ int ns_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		it->fd = fd;
 		it->s = s;
 		ns_file_hold(&s->file);
+		__atomic_store_n(&s->epolled, 1, __ATOMIC_RELEASE);
 		it->events = ev->events;
 		it->data = ev->data;
 		it->hnext = ep->buckets[ns_epoll_hash(ep, fd)];

@@ -79,6 +79,7 @@ struct ns_sock {
 	int nfds;                       /* descriptors referring to it */
 	int sstate;                     /* stream: NS_SSTATE_* */
 	int listening;                  /* stream: listen() succeeded */
+	int epolled;                    /* was added to an epoll instance (sticky) */
 
 	pthread_mutex_t optlog_lock;
 	struct ns_sockopt_log *optlog;  /* for bypass; under optlog_lock */
