@@ -409,6 +409,16 @@ NS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 		return ns_ret(-EINVAL);
 	}
 	msg.msg_iovlen = (size_t)iovcnt;
+	/* sock_read_iter(): nothing asked, nothing done (no datagram consumed). */
+	{
+		size_t total = 0;
+
+		r = ns_iov_len(iov, (size_t)iovcnt, &total);
+		if (r == 0 && total == 0) {
+			ns_sock_put(s);
+			return 0;
+		}
+	}
 	r = ns_sock_recvmsg(s, fd, &msg, 0);
 	ns_sock_put(s);
 	return ns_ret(r);

@@ -381,6 +381,10 @@ static void test_data(void)
 					      &fl), "addrlen %u", fl);
 	peer_send(pfd, 40003, "", 0);
 	wait_readable(fd);
+	peer_send(pfd, 40003, "keep", 4);
+	wait_readable(fd);
+	CHECK("read(0 bytes, datagram queued)", read(fd, buf, 0), NULL);
+	CHECK("recv(the datagram is still there)", recv(fd, buf, sizeof(buf), 0), NULL);
 	CHECK("recv(empty datagram)", recv(fd, buf, sizeof(buf), 0), NULL);
 
 	/* IP_PKTINFO and IP_RECVTTL. */

@@ -305,6 +305,7 @@ static void test_fresh(void)
 	CHECK("recv(fresh)", recv(fd, buf, sizeof(buf), 0), NULL);
 	CHECK("recv(fresh, MSG_DONTWAIT)", recv(fd, buf, sizeof(buf), MSG_DONTWAIT), NULL);
 	CHECK("read(fresh)", read(fd, buf, sizeof(buf)), NULL);
+	CHECK("read(fresh, 0 bytes)", read(fd, buf, 0), NULL);
 	sigpipes = 0;
 	CHECK("send(fresh)", send(fd, "a", 1, 0), "SIGPIPE %d", (int)sigpipes);
 	sigpipes = 0;
