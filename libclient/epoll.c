@@ -476,11 +476,15 @@ static int ns_epoll_scan(struct ns_epoll *ep, int epfd, struct epoll_event *out,
 	return n;
 }
 
-/* A kernel event that is a stack fd's eventfd (not the application's own). */
+/*
+ * A kernel event that is a stack fd's eventfd: ours, or one the
+ * application closed while another copy of its eventfd lives on (a forked
+ * process keeps the registration alive).  Never hand our tag to the
+ * application as its epoll_data.
+ */
 static bool ns_epoll_is_stack_event(const struct epoll_event *e)
 {
-	return (e->data.u64 & NS_EP_TAG_MASK) == NS_EP_TAG &&
-	       ns_fd_is_ours((int)(uint32_t)e->data.u64);
+	return (e->data.u64 & NS_EP_TAG_MASK) == NS_EP_TAG;
 }
 
 /*
