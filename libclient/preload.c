@@ -67,6 +67,7 @@ static inline long ns_ret(long r)
 
 static void ns_atfork_prepare(void)
 {
+	ns_epoll_atfork_prepare();
 	ns_ipc_atfork_prepare();
 	ns_fd_atfork_prepare();
 }
@@ -75,12 +76,14 @@ static void ns_atfork_parent(void)
 {
 	ns_fd_atfork_parent();
 	ns_ipc_atfork_parent();
+	ns_epoll_atfork_parent();
 }
 
 static void ns_atfork_child(void)
 {
 	ns_fd_atfork_child();
 	ns_ipc_atfork_child();
+	ns_epoll_atfork_child();
 }
 
 __attribute__((constructor)) static void ns_preload_init(void)
@@ -411,6 +414,16 @@ NS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 		return ns_ret(-EINVAL);
 	}
 	msg.msg_iovlen = (size_t)iovcnt;
+	/* sock_read_iter(): nothing asked, nothing done (no datagram consumed). */
+	{
+		size_t total = 0;
+
+		r = ns_iov_len(iov, (size_t)iovcnt, &total);
+		if (r == 0 && total == 0) {
+			ns_sock_put(s);
+			return 0;
+		}
+	}
 	r = ns_sock_recvmsg(s, fd, &msg, 0);
 	ns_sock_put(s);
 	return ns_ret(r);
@@ -753,8 +766,14 @@ NS_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int maxevents, i
  * hit the socket's eventfd (ENOTSOCK).  The socket calls on descriptors we
  * own are routed to the interposed functions above; everything else goes
  * to the real syscall() with the six argument registers it always takes.
+ *
+ * Like the C library's syscall(), this reads six arguments whatever the
+ * caller passed: the ABI says nothing about how many there are.  The sixth
+ * one comes from the caller's stack frame (the first five and the number
+ * travel in registers), where a short call leaves its own locals; reading
+ * them is harmless, so AddressSanitizer is told not to check this function.
  */
-NS_EXPORT long syscall(long nr, ...)
+NS_EXPORT __attribute__((no_sanitize_address)) long syscall(long nr, ...)
 {
 	static long (*_Atomic real_syscall)(long, ...);
 	long (*next)(long, ...);

@@ -19,6 +19,7 @@
 
 #include "bypass.h"
 #include "dgram_ring.h"
+#include "epoll.h"
 #include "ipc.h"
 #include "real.h"
 #include "sock.h"
@@ -160,8 +161,10 @@ int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fd
 	if (!(flags & SOCK_CLOEXEC))
 		REAL(fcntl)(fd, F_SETFD, 0);
 	err = ns_fd_install(fd, &s->file);
-	if (out)
+	if (!err && out) {
+		ns_file_hold(&s->file); /* the caller's, against a racing close() */
 		*out = s;
+	}
 	ns_sock_put(s);                 /* the slot holds it now */
 	if (err) {
 		REAL(close)(fd);
@@ -223,8 +226,10 @@ int ns_sock_close_fd(int fd)
 	}
 	ns_file_put(f);
 	f = ns_fd_remove(fd);
-	if (f && f->kind == NS_FILE_SOCK)
+	if (f && f->kind == NS_FILE_SOCK) {
 		__atomic_sub_fetch(&ns_sock_of(f)->nfds, 1, __ATOMIC_RELAXED);
+		ns_epoll_forget(fd, ns_sock_of(f));
+	}
 	r = REAL(close)(fd);
 	r = r < 0 ? -errno : 0;
 	ns_file_put(f);
@@ -299,6 +304,8 @@ int ns_sock_dup(int oldfd, int newfd, int flags, int min, int cmd)
 	}
 	if (f)
 		ns_fd_adopt(r, f);
+	if (old && old->kind == NS_FILE_SOCK)
+		ns_epoll_forget(newfd, ns_sock_of(old));
 	ns_fd_drop(old);
 	ns_file_put(f);
 	return r;
@@ -871,8 +878,10 @@ int ns_sock_maybe_bypass(struct ns_sock *s, int fd, const struct sockaddr *addr,
 		return err;
 	}
 	REAL(close)(k);
-	if (f)
+	if (f) {
 		__atomic_sub_fetch(&ns_sock_of(f)->nfds, 1, __ATOMIC_RELAXED);
+		ns_epoll_forget(fd, ns_sock_of(f));
+	}
 	ns_file_put(f);                 /* the last reference closes the stack socket */
 	return -NS_REDO_LIBC;
 }

@@ -83,6 +83,7 @@ struct ns_sock {
 	int nfds;                       /* descriptors referring to it */
 	int sstate;                     /* stream: NS_SSTATE_* */
 	int listening;                  /* stream: listen() succeeded */
+	int epolled;                    /* was added to an epoll instance (sticky) */
 
 	pthread_mutex_t optlog_lock;
 	struct ns_sockopt_log *optlog;  /* for bypass; under optlog_lock */
@@ -137,9 +138,9 @@ int ns_sock_addr_req(struct ns_sock *s, bool connect, const struct sockaddr *add
  * control block at @shm_off, @fds = notify and doorbell eventfds, which
  * this takes over) into a descriptor with @flags (SOCK_NONBLOCK,
  * SOCK_CLOEXEC).  The notify eventfd becomes the application's fd.
- * Returns it and, if @out, the socket (the fd table's reference; valid
- * while the fd is open), or -errno after closing the socket on the daemon
- * and the fds (EMFILE if the descriptors did not arrive).
+ * Returns it and, if @out, the socket with a reference for the caller
+ * (ns_sock_put), or -errno after closing the socket on the daemon and the
+ * fds (EMFILE if the descriptors did not arrive).
  */
 int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fds[2],
 		  int domain, int type, int protocol, int flags, struct ns_sock **out);

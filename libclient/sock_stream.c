@@ -278,6 +278,7 @@ static int ns_stream_accept_one(struct ns_sock *s, struct sockaddr *addr, sockle
 	__atomic_store_n(&c->bound, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->used, 1, __ATOMIC_RELAXED);
 	ns_stream_set_connected(c);
+	ns_sock_put(c);
 	if (addr) {
 		err = ns_copy_addr_out(&peer, peerlen, addr, len);
 		if (err) {

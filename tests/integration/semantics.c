@@ -26,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,7 +36,8 @@
 #include <unistd.h>
 
 static struct in_addr local_ip, peer_ip;
-static int fixed_ports[] = { 40001, 40002, 40003, 40004, 40005, 40006, 40007, 40008, 0 };
+static int fixed_ports[] = { 40001, 40002, 40003, 40004, 40005, 40006, 40007, 40008, 40010,
+			     0 };
 
 /* ---- output ----------------------------------------------------------------- */
 
@@ -379,6 +381,10 @@ static void test_data(void)
 					      &fl), "addrlen %u", fl);
 	peer_send(pfd, 40003, "", 0);
 	wait_readable(fd);
+	peer_send(pfd, 40003, "keep", 4);
+	wait_readable(fd);
+	CHECK("read(0 bytes, datagram queued)", read(fd, buf, 0), NULL);
+	CHECK("recv(the datagram is still there)", recv(fd, buf, sizeof(buf), 0), NULL);
 	CHECK("recv(empty datagram)", recv(fd, buf, sizeof(buf), 0), NULL);
 
 	/* IP_PKTINFO and IP_RECVTTL. */
@@ -564,9 +570,47 @@ static void test_readiness(void)
 	CHECK("epoll_ctl(MOD udp EPOLLOUT)", epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev), NULL);
 	CHECK("epoll_wait(EPOLLOUT)", epoll_wait(ep, out, 8, 1000), "events %s",
 	      out[0].events == EPOLLOUT ? "OUT" : "other");
+	{
+		/*
+		 * Edge-triggered and writable, after a send (the daemon's
+		 * "room in tx" wake-up): an idle wait sleeps, it does not spin.
+		 */
+		struct sockaddr_in to = sin_of(peer_ip, 40006);
+		struct rusage r0, r1;
+		long cpu_ms;
+
+		ev.events = EPOLLOUT | EPOLLET;
+		epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+		sendto(fd, "w", 1, 0, (struct sockaddr *)&to, sizeof(to));
+		epoll_wait(ep, out, 8, 100);
+		epoll_wait(ep, out, 8, 50);
+		getrusage(RUSAGE_SELF, &r0);
+		epoll_wait(ep, out, 8, 300);
+		getrusage(RUSAGE_SELF, &r1);
+		cpu_ms = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1000 +
+			 (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1000 +
+			 (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1000 +
+			 (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1000;
+		report("epoll_wait(EPOLLOUT|EPOLLET, idle 300ms) CPU", 0, 0, "under 50 ms: %s",
+		       cpu_ms < 50 ? "yes" : "no");
+	}
 	CHECK("epoll_ctl(DEL udp)", epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL), NULL);
 	CHECK("epoll_ctl(DEL udp again)", epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL), NULL);
 	CHECK("epoll_wait(nothing left)", epoll_wait(ep, out, 8, 50), NULL);
+	{
+		/* Closing a socket that is in an epoll set frees it at once (its port). */
+		struct sockaddr_in b = sin_of(local_ip, 40010);
+		int s1 = socket(AF_INET, SOCK_DGRAM, 0), s2;
+
+		bind(s1, (struct sockaddr *)&b, sizeof(b));
+		ev.events = EPOLLIN;
+		epoll_ctl(ep, EPOLL_CTL_ADD, s1, &ev);
+		close(s1);
+		s2 = socket(AF_INET, SOCK_DGRAM, 0);
+		CHECK("bind(port of a closed socket in epoll)", bind(s2, (struct sockaddr *)&b,
+								     sizeof(b)), NULL);
+		close(s2);
+	}
 	close(ep);
 	close(pp[0]);
 	close(pp[1]);

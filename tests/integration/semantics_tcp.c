@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -304,6 +305,7 @@ static void test_fresh(void)
 	CHECK("recv(fresh)", recv(fd, buf, sizeof(buf), 0), NULL);
 	CHECK("recv(fresh, MSG_DONTWAIT)", recv(fd, buf, sizeof(buf), MSG_DONTWAIT), NULL);
 	CHECK("read(fresh)", read(fd, buf, sizeof(buf)), NULL);
+	CHECK("read(fresh, 0 bytes)", read(fd, buf, 0), NULL);
 	sigpipes = 0;
 	CHECK("send(fresh)", send(fd, "a", 1, 0), "SIGPIPE %d", (int)sigpipes);
 	sigpipes = 0;
@@ -734,7 +736,21 @@ static void test_epoll(void)
 	      NULL);
 	CHECK("epoll_wait(accepted, writable)", epoll_wait(ep, out, 4, 1000), "events %s",
 	      pollbits((short)out[0].events));
-	CHECK("epoll_wait(ET, nothing new)", epoll_wait(ep, out, 4, 50), NULL);
+	{
+		/* Nothing new for 200 ms: the wait sleeps, it does not spin. */
+		struct rusage r0, r1;
+		long cpu_ms;
+
+		getrusage(RUSAGE_SELF, &r0);
+		CHECK("epoll_wait(ET, nothing new)", epoll_wait(ep, out, 4, 200), NULL);
+		getrusage(RUSAGE_SELF, &r1);
+		cpu_ms = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1000 +
+			 (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1000 +
+			 (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1000 +
+			 (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1000;
+		report("epoll_wait(ET, idle) used little CPU", 0, 0, "under 50 ms: %s",
+		       cpu_ms < 50 ? "yes" : "no");
+	}
 	peer_send(pfd, "one", 3);
 	CHECK("epoll_wait(ET, data)", epoll_wait(ep, out, 4, 2000), "events %s",
 	      pollbits((short)out[0].events));

@@ -150,6 +150,7 @@ int ns_sock_adopt(struct ns_session *s, uint64_t id, uint64_t shm_off, int fds[2
 	assert_int_equal(type, SOCK_STREAM);
 	close(fds[1]);
 	adopted = calloc(1, sizeof(*adopted));
+	adopted->file.refs = 1;                 /* the caller's reference, no release */
 	adopted->sess = s;
 	adopted->domain = domain;
 	adopted->protocol = protocol;
