@@ -78,3 +78,14 @@ tsan_runtime() {
 	esac
 	return 1
 }
+
+# run_preloaded_nosanrt CMD...: like run_preloaded, but with libnetstack.so
+# alone in LD_PRELOAD.  Under a preloaded ASan runtime curl hangs in
+# glibc's setlocale lock before main (as dnsmasq does, see test_dns.sh), so
+# the runtime loads as libnetstack.so's dependency instead, after libc,
+# which ASan accepts with verify_asan_link_order=0; libnetstack.so's own
+# code stays instrumented.
+run_preloaded_nosanrt() {
+	in_ns env NETSTACK_SOCKET="$CTL_SOCK" LD_PRELOAD="$LIBNETSTACK" \
+		ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 "$@"
+}

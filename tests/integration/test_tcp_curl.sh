@@ -26,7 +26,7 @@ else
 	ksrv=$BG_PID
 	wait_tcp_listen "$HOST_ADDR" 8080
 	t0=$(now_ms)
-	run_preloaded timeout 120 curl -sS -o "$IT_TMP/got1" "http://$HOST_ADDR:8080/file.bin" ||
+	run_preloaded_nosanrt timeout 120 curl -sS -o "$IT_TMP/got1" "http://$HOST_ADDR:8080/file.bin" ||
 		fail "curl under LD_PRELOAD failed"
 	t1=$(now_ms)
 	[ "$(sha "$IT_TMP/got1")" = "$want" ] || fail "download to the stack: sha256 differs"

@@ -29,7 +29,7 @@ wait_stack_listen 8081
 
 transfer() { # LABEL
 	t0=$(now_ms)
-	run_preloaded timeout 600 curl -sS -o "$IT_TMP/got1" "http://$HOST_ADDR:8080/file.bin" ||
+	run_preloaded_nosanrt timeout 600 curl -sS -o "$IT_TMP/got1" "http://$HOST_ADDR:8080/file.bin" ||
 		fail "$1: curl under LD_PRELOAD failed"
 	t1=$(now_ms)
 	[ "$(sha "$IT_TMP/got1")" = "$want" ] || fail "$1: download to the stack differs"
