@@ -236,6 +236,10 @@ static int icmp_unreach(struct sk_buff *skb)
 		uint8_t type = icmph->type, code = icmph->code;
 		uint32_t info = ntohl(icmph->un.gateway);
 
+		/* RFC 1191: the next-hop MTU (0 from routers older than it). */
+		if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED)
+			info = ntohs(icmph->un.frag.mtu);
+
 		skb_pull(skb, ICMP_HLEN);
 		skb_reset_network_header(skb);
 		skb_pull(skb, ihl);
