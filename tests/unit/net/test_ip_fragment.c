@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/dev.h"
 #include "core/drop.h"
 #include "core/netdev.h"
 #include "core/skb.h"
@@ -550,6 +551,54 @@ static void test_df_not_fragmented(void **state)
 	consume_skb(skb);
 }
 
+/* An skb holding IPv4 header + 8 bytes (ports 1111 -> 2222) with @frag_off. */
+static struct sk_buff *hash_skb(uint32_t saddr, uint16_t id, uint16_t frag_off)
+{
+	struct sk_buff *skb = alloc_skb(128);
+	uint8_t *ip;
+
+	assert_non_null(skb);
+	ip = skb_put(skb, IP_MIN_HLEN + 8);
+	fb_ipv4(ip, saddr, OUR_IP, IPPROTO_UDP_NS, 8);
+	put16(ip + 4, id);
+	put16(ip + 6, frag_off);
+	put16(ip + 20, 1111);
+	put16(ip + 22, 2222);
+	skb->protocol = htons(ETH_P_IP);
+	return skb;
+}
+
+/*
+ * RPS: all fragments of a datagram hash alike (addresses and protocol,
+ * never ports, not even the first fragment's), so they meet on one
+ * worker's reassembly table.
+ */
+static void test_rps_hash_of_fragments(void **state)
+{
+	struct sk_buff *first = hash_skb(PEER(30), 1, IP_MF);
+	struct sk_buff *middle = hash_skb(PEER(30), 1, IP_MF | 185);
+	struct sk_buff *last = hash_skb(PEER(30), 1, 370);
+	struct sk_buff *other_id = hash_skb(PEER(30), 2, IP_MF);
+	struct sk_buff *whole = hash_skb(PEER(30), 3, 0);
+	uint32_t h = skb_get_hash(first);
+
+	(void)state;
+	assert_int_equal(skb_get_hash(middle), h);
+	assert_int_equal(skb_get_hash(last), h);
+	assert_int_equal(skb_get_hash(other_id), h);
+	/* A whole datagram's hash includes its ports. */
+	put16(whole->data + 20, 1112);
+	h = skb_get_hash(whole);
+	whole->l4_hash = 0;
+	put16(whole->data + 20, 1113);
+	assert_int_not_equal(skb_get_hash(whole), h);
+	consume_skb(first);
+	consume_skb(middle);
+	consume_skb(last);
+	consume_skb(other_id);
+	consume_skb(whole);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fake_test_setup, fake_test_teardown)
@@ -567,6 +616,7 @@ int main(void)
 		T(test_fragment_output),
 		T(test_refragment),
 		T(test_df_not_fragmented),
+		T(test_rps_hash_of_fragments),
 	};
 #undef T
 
