@@ -52,9 +52,12 @@ struct inet_skb_parm {
 	struct ip_options opt;      /* input: parsed options (ihl > 5) */
 };
 
-#define IPSKB_FRAG_COMPLETE 0x08    /* reassembled by ip_defrag */
-
 #define IPCB(skb) ((struct inet_skb_parm *)((skb)->cb))
+
+/* inet_skb_parm.flags on output */
+#define IPSKB_DF 0x01               /* set DF in the header ip_build_and_send_pkt writes */
+/* ... and on input */
+#define IPSKB_FRAG_COMPLETE 0x08    /* reassembled by ip_defrag */
 
 /* An output stage: consumes @skb, 0 or -errno. */
 typedef int (*ip_output_fn)(struct sk_buff *skb, struct net_device *dev);
@@ -83,7 +86,12 @@ int ip_local_deliver(struct sk_buff *skb);
 int __ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 			    uint8_t protocol, uint8_t tos, uint8_t ttl, int pmtudisc);
 
-/* __ip_build_and_send_pkt as the kernel's ICMP socket sends: IP_PMTUDISC_DONT. */
+/*
+ * __ip_build_and_send_pkt in mode IP_PMTUDISC_DO if IPCB(skb)->flags has
+ * IPSKB_DF (TCP: DF, and a segment over the path MTU fails with -EMSGSIZE
+ * as the kernel's ip_queue_xmit), else IP_PMTUDISC_DONT (the kernel's ICMP
+ * socket: fragmented, never DF).  alloc_skb clears the control block.
+ */
 int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 			  uint8_t protocol, uint8_t tos, uint8_t ttl);
 

@@ -130,8 +130,9 @@ int ip_local_out(struct sk_buff *skb, const struct fib_result *res)
 int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 			  uint8_t protocol, uint8_t tos, uint8_t ttl)
 {
-	return __ip_build_and_send_pkt(skb, saddr, daddr, protocol, tos, ttl,
-				       IP_PMTUDISC_DONT);
+	int pmtudisc = (IPCB(skb)->flags & IPSKB_DF) ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+
+	return __ip_build_and_send_pkt(skb, saddr, daddr, protocol, tos, ttl, pmtudisc);
 }
 
 int __ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,

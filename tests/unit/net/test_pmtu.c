@@ -13,11 +13,13 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/netdev.h"
+#include "core/skb.h"
 #include "core/sysctl.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/pmtu.h"
@@ -162,6 +164,43 @@ static void test_echo_reply_fragmented_to_pmtu(void **state)
 	assert_int_equal(frames, 2);
 }
 
+/* A UDP-less payload of @len bytes for ip_build_and_send_pkt, with IPCB flags @flags. */
+static struct sk_buff *l4_skb(uint32_t len, uint8_t flags)
+{
+	struct sk_buff *skb = alloc_skb(NS_MAX_HEADER + len);
+
+	assert_non_null(skb);
+	skb_reserve(skb, NS_MAX_HEADER);
+	memset(skb_put(skb, len), 0x33, len);
+	IPCB(skb)->flags = flags;
+	return skb;
+}
+
+/*
+ * ip_build_and_send_pkt: IPSKB_DF (TCP) means IP_PMTUDISC_DO, DF on and
+ * no fragmenting; without it (ICMP) fragments to the path MTU, never DF.
+ */
+static void test_ipskb_df(void **state)
+{
+	struct net_device *dev = *state;
+	static uint8_t out[ETH_HLEN + 1500];
+	uint32_t peer = PEER(12);
+
+	fake_learn_neigh(dev, peer, peer_mac);
+	ip_rt_update_pmtu(peer, 1200);
+	assert_int_equal(ip_build_and_send_pkt(l4_skb(1000, IPSKB_DF), 0, peer, 253, 0, 0), 0);
+	assert_int_equal(fake_tx_pop_frame(out, sizeof(out)), ETH_HLEN + 1020);
+	assert_int_equal(out[ETH_HLEN + 6], IP_DF >> 8);
+	assert_int_equal(ip_build_and_send_pkt(l4_skb(1400, IPSKB_DF), 0, peer, 253, 0, 0),
+			 -EMSGSIZE);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(ip_build_and_send_pkt(l4_skb(1400, 0), 0, peer, 253, 0, 0), 0);
+	assert_int_equal(fake_tx_count(), 2);
+	assert_true(fake_tx_pop_frame(out, sizeof(out)) <= ETH_HLEN + 1200);
+	assert_int_equal(out[ETH_HLEN + 6] & (IP_DF >> 8), 0);
+	fake_tx_purge();
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fake_test_setup, fake_test_teardown)
@@ -173,6 +212,7 @@ int main(void)
 		T(test_expires),
 		T(test_bounded),
 		T(test_echo_reply_fragmented_to_pmtu),
+		T(test_ipskb_df),
 	};
 #undef T
 
