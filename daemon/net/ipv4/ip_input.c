@@ -1,6 +1,7 @@
 /*
- * IPv4 receive: ip_rcv -> ip_rcv_finish -> ip_route_input ->
- * ip_local_deliver -> ip_local_deliver_finish -> inet_protos[proto].
+ * IPv4 receive: ip_rcv -> ip_rcv_finish -> ip_route_input (and
+ * ip_rcv_options for headers with options) -> ip_local_deliver (ip_defrag
+ * for fragments) -> ip_local_deliver_finish -> inet_protos[proto].
  *
  * Context: workers (softirq), called from __netif_receive_skb for
  * ETH_P_IP.  Every function consumes its skb; each rejection is counted
@@ -76,12 +77,10 @@ int ip_local_deliver(struct sk_buff *skb)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 
+	/* Reassemble only what is for us (RFC 791: a forwarder never does). */
 	if (iph->frag_off & htons(IP_MF | IP_OFFSET)) {
-		/* Reassembly (ip_defrag) is not built yet: count and drop. */
-		__IP_INC_STATS(REASMREQDS);
-		__IP_INC_STATS(REASMFAILS);
-		kfree_skb_reason(skb, SKB_DROP_REASON_IP_FRAG);
-		return -1;
+		if (ip_defrag(&skb))
+			return 0;       /* kept for later, or dropped and counted */
 	}
 	return ip_local_deliver_finish(skb);
 }
@@ -89,7 +88,8 @@ int ip_local_deliver(struct sk_buff *skb)
 /*
  * ip_route_input: decide between local delivery and forwarding.  We
  * accept packets for any of our addresses on any interface (the weak host
- * model, as Linux does), broadcasts and multicasts.
+ * model, as Linux does), broadcasts and multicasts.  Sets
+ * IPCB(skb)->rt_type and returns 0, or drops the packet and returns -1.
  */
 static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 {
@@ -111,7 +111,7 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 		} else {
 			IPCB(skb)->rt_type = RTN_LOCAL;
 		}
-		return ip_local_deliver(skb);
+		return 0;
 	}
 	/* Martian destination (ip_route_input_slow): 127/8 exists only on lo. */
 	if (ipv4_is_loopback(daddr)) {
@@ -127,16 +127,16 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 	}
 	if (inet_addr_is_local(NULL, daddr)) {
 		IPCB(skb)->rt_type = RTN_LOCAL;
-		return ip_local_deliver(skb);
+		return 0;
 	}
 	if (ipv4_is_lbcast(daddr) || inet_addr_is_broadcast(dev, daddr)) {
 		IPCB(skb)->rt_type = RTN_BROADCAST;
 		__IP_INC_STATS(INBCASTPKTS);
-		return ip_local_deliver(skb);
+		return 0;
 	}
 	if (ipv4_is_multicast(daddr)) {
 		IPCB(skb)->rt_type = RTN_MULTICAST;
-		return ip_local_deliver(skb);
+		return 0;
 	}
 	/* Not ours; forwarding (net.ipv4.ip_forward) is not enabled. */
 	__IP_INC_STATS(INADDRERRORS);
@@ -144,11 +144,19 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 	return -1;
 }
 
+/*
+ * ip_rcv_finish: route, then (as the kernel's ip_rcv_finish_core) check
+ * the options against the route, then hand the packet on.
+ */
 static int ip_rcv_finish(struct sk_buff *skb)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 
-	return ip_route_input(skb, iph);
+	if (ip_route_input(skb, iph))
+		return -1;
+	if (iph_ihl(iph) > 5 && ip_rcv_options(skb))
+		return -1;
+	return ip_local_deliver(skb);
 }
 
 /*

@@ -24,6 +24,10 @@
 #define ICMP_PORT_UNREACH 3
 #define ICMP_FRAG_NEEDED 4
 
+/* Codes for ICMP_TIME_EXCEEDED */
+#define ICMP_EXC_TTL 0
+#define ICMP_EXC_FRAGTIME 1     /* fragment reassembly time exceeded */
+
 #define ICMP_HLEN 8
 
 struct icmphdr {
