@@ -131,7 +131,8 @@ void ip_rt_update_pmtu(uint32_t daddr, uint32_t mtu)
 	bool lock = false;
 	uint32_t old;
 
-	if (fib_lookup(daddr, &res) < 0 || !res.dev)
+	/* Traffic to ourselves goes through lo and meets no router: nothing to learn. */
+	if (fib_lookup(daddr, &res) < 0 || !res.dev || res.type == RTN_LOCAL)
 		return;
 	pthread_mutex_lock(&pmtu_lock);
 	e = pmtu_find(daddr, now);

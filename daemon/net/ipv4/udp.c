@@ -612,15 +612,9 @@ static int udp_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 		goto bad;
 	}
 	ulen = UDP_HLEN + h->len;
-	/*
-	 * __ip_append_data: a socket that may not fragment (IP_PMTUDISC_DO,
-	 * PROBE, INTERFACE) refuses a datagram over its MTU (the path MTU for
-	 * DO, the device's for the others) with EMSGSIZE; the others are
-	 * fragmented by IP.
-	 */
-	if (sk->pmtudisc >= IP_PMTUDISC_DO && sk->pmtudisc != IP_PMTUDISC_OMIT &&
-	    IP_MIN_HLEN + ulen > ip_sk_dst_mtu(&res, daddr, sk->pmtudisc, NULL)) {
-		err = -EMSGSIZE;
+	/* IP_PMTUDISC_DO and up: no fragments (__ip_append_data). */
+	err = dgram_check_mtu(sk, &res, daddr, IP_MIN_HLEN + ulen);
+	if (err) {
 		reason = SKB_DROP_REASON_PKT_TOO_BIG;
 		goto bad;
 	}
