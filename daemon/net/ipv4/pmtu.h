@@ -5,9 +5,10 @@
  * after net.ipv4.route.mtu_expires seconds.
  *
  * Learned only from ICMP "fragmentation needed" errors that quote a
- * datagram a socket of ours sent (udp_err, later TCP); used by
- * __ip_build_and_send_pkt and ip_local_out to fragment and to decide DF,
- * and by transports (TCP's MSS) through ip_rt_get_pmtu().
+ * packet a socket of ours sent (udp_err, ping_err, raw_icmp_error,
+ * tcp_v4_err); used by __ip_build_and_send_pkt and ip_local_out to
+ * fragment and to decide DF, and by transports (TCP's MSS) through
+ * ip_rt_get_pmtu() and ip_dst_mtu().
  *
  * Any thread; the table has its own lock, taken only when some exception
  * exists (a relaxed counter says so), so output to destinations without

@@ -11,9 +11,10 @@
  * challenge ACKs, PAWS, the receive window, sending from the tx ring (MSS,
  * Nagle, the peer's window, the initial window), fast retransmit (dupacks,
  * SACK, NewReno partial ACKs), the active open (also before ARP resolves),
- * ICMP errors, shutdown and close (FIN, simultaneous close, RST on unread
- * data, orphans and TIME_WAIT), SYN cookies, and the pure helpers
- * (tcp_parse_options, CUBIC and Reno arithmetic).
+ * ICMP errors and the path MTU shared with other sockets (pmtu.c),
+ * shutdown and close (FIN, simultaneous close, RST on unread data, orphans
+ * and TIME_WAIT), SYN cookies, and the pure helpers (tcp_parse_options,
+ * CUBIC and Reno arithmetic).
  *
  * Seven of these found bugs when they were written (crossed SYNs, SHUT_WR in
  * SYN_SENT, ICMP errors off the owner worker, PMTU without the timestamp
