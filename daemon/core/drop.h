@@ -20,7 +20,7 @@
 	X(NOT_SPECIFIED, "unspecified")                                            \
 	X(NOMEM, "packet buffer pool exhausted")                                   \
 	X(PKT_TOO_SMALL, "frame shorter than an Ethernet header")                  \
-	X(PKT_TOO_BIG, "frame longer than the receive buffer")                     \
+	X(PKT_TOO_BIG, "frame longer than the receive buffer, or DF packet over the MTU") \
 	X(OTHERHOST, "frame addressed to another host's MAC")                      \
 	X(UNHANDLED_PROTO, "no handler for the ethertype")                         \
 	X(DEV_READY, "device is down")                                             \
@@ -36,7 +36,14 @@
 	X(IP_BAD_TOTLEN, "IPv4 total length larger than the frame or below IHL")   \
 	X(IP_BAD_SRC, "IPv4 source is multicast, broadcast or loopback (martian)") \
 	X(IP_NOT_LOCAL, "IPv4 destination not ours and forwarding is off")         \
-	X(IP_FRAG, "IPv4 fragment (reassembly not enabled)")                       \
+	X(IP_FRAG, "IPv4 fragment with a bad offset or length (empty, past 65535 bytes or the datagram's end)") \
+	X(DUP_FRAG, "IPv4 fragment already received (duplicate)")                 \
+	X(FRAG_OVERLAP, "IPv4 fragments overlap (RFC 5722): the datagram is discarded") \
+	X(FRAG_REASM_TIMEOUT, "IPv4 datagram not reassembled within net.ipv4.ipfrag_time") \
+	X(FRAG_EVICTED, "incomplete IPv4 datagram evicted: reassembly memory over ipfrag_high_thresh") \
+	X(FRAG_MEM_LIMIT, "IPv4 fragment refused: reassembly memory at net.ipv4.ipfrag_high_thresh") \
+	X(IP_BAD_OPTIONS, "IPv4 options malformed (ICMP parameter problem sent)")   \
+	X(IP_SOURCE_ROUTE, "source-routed IPv4 packet refused (net.ipv4.conf.all.accept_source_route)") \
 	X(IP_NOPROTO, "no handler for the IP protocol")                            \
 	X(IP_OUTNOROUTES, "no route to the destination")                           \
 	X(IP_INNOROUTES, "no route to forward to (ICMP net unreachable sent)")     \

@@ -189,6 +189,7 @@ static struct sk_buff *skb_head_alloc(struct skb_pool *pool)
 
 	if (!skb)
 		return NULL;
+	/* The control block too, as the kernel's __alloc_skb clears it. */
 	memset(skb, 0, sizeof(*skb));
 	skb->pool = pool;
 	skb->mac_header = SKB_HDR_UNSET;

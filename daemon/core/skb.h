@@ -86,7 +86,8 @@ struct sk_buff {
 	uint8_t cloned : 1;
 	uint64_t tstamp_us;         /* arrival time at the driver */
 	struct skb_pool *pool;      /* owner of this header */
-	/* Control block: private to the layer that currently holds the skb. */
+	/* Control block: private to the layer that currently holds the skb;
+	 * zero when alloc_skb hands the skb out. */
 	_Alignas(8) unsigned char cb[48];
 };
 

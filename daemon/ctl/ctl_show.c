@@ -30,6 +30,7 @@
 #include "ipc/session.h"
 #include "net/core/neighbour.h"
 #include "net/ipv4/devinet.h"
+#include "net/ipv4/ip.h"
 #include "net/ipv4/snmp.h"
 #include "net/ipv4/tcp.h"
 #include "net/socket.h"
@@ -352,7 +353,7 @@ static int ctl_counter_add(Netstack__ShowReply *reply, const char *group,
 static int ctl_show_stats(Netstack__ShowReply *reply)
 {
 	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX + UDP_MIB_MAX +
-		     TCP_MIB_MAX + LINUX_MIB_MAX;
+		     TCP_MIB_MAX + LINUX_MIB_MAX + 2;
 	char name[sizeof("OutType255")];
 	unsigned int i;
 	int out, err;
@@ -407,7 +408,11 @@ static int ctl_show_stats(Netstack__ShowReply *reply)
 		if (err)
 			return err;
 	}
-	return 0;
+	/* Gauges, as /proc/net/sockstat's "FRAG: inuse N memory M". */
+	err = ctl_counter_add(reply, "FRAG", "inuse", ip_frag_queues(), "");
+	if (!err)
+		err = ctl_counter_add(reply, "FRAG", "memory", ip_frag_mem(), "");
+	return err;
 }
 
 static int ctl_show_drops(Netstack__ShowReply *reply)

@@ -36,6 +36,7 @@
 #include "core/sysctl.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/ping.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/raw.h"
 #include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
@@ -1031,6 +1032,12 @@ int do_ip_getsockopt(struct sock *sk, int level, int name, void *val, socklen_t 
 		break;
 	case IP_MTU_DISCOVER:
 		v = sk->pmtudisc;
+		break;
+	case IP_MTU:
+		/* The path MTU to the connected peer (the kernel's dst_mtu of sk_dst_cache). */
+		v = sk->connected ? (int)ip_rt_get_pmtu(sk->daddr) : 0;
+		if (!v)
+			return -ENOTCONN;
 		break;
 	default:
 		return -ENOPROTOOPT;

@@ -1,13 +1,15 @@
 /*
  * A plain driver for the fuzz entry points, for make check: replays any
  * files named on the command line, then builds valid seed frames (ARP
- * request, ICMP echo, UDP datagram, IP with options) and feeds
+ * request, ICMP echo, UDP datagram, IP with options, fragments that
+ * complete an echo request, a UDP fragment with options) and feeds
  * FUZZ_ITERATIONS deterministic mutations of them (byte flips, truncation,
  * extension, field smashing, with checksums fixed up half of the time so
  * that mutations reach past the checksum checks).  Exit status 0 means no
  * crash; ASan/UBSan/LSan report everything else.
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,13 +111,39 @@ static size_t seed_ip(uint8_t *f, uint8_t proto, const uint8_t *l4, size_t l4len
 	return n;
 }
 
+/* An IPv4 fragment of datagram @id: @len bytes at @offset (bytes), MF if @mf. */
+static size_t seed_frag(uint8_t *f, uint8_t proto, uint16_t id, size_t offset, bool mf,
+			const uint8_t *l4, size_t len, size_t optlen)
+{
+	size_t n = seed_ip(f, proto, l4, len, optlen);
+
+	put16(f + 14 + 4, id);
+	put16(f + 14 + 6, (uint16_t)((offset / 8) | (mf ? 0x2000 : 0)));
+	fix_checksums(f, n);
+	return n;
+}
+
+/* Options: timestamp (address and time), router alert, security, NOOP, END. */
+static size_t seed_options(uint8_t *f, const uint8_t *l4, size_t l4len)
+{
+	static const uint8_t opts[] = { 68, 12, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+					148, 4, 0, 0, 130, 4, 0, 0, 1, 0, 0, 0 };
+	size_t n = seed_ip(f, 1, l4, l4len, sizeof(opts));
+
+	memcpy(f + 14 + 20, opts, sizeof(opts));
+	fix_checksums(f, n);
+	return n;
+}
+
+#define NSEEDS 9
+
 static size_t make_seed(unsigned int which, uint8_t *f)
 {
 	uint8_t l4[64];
 	size_t n;
 
 	memset(l4, 0xa5, sizeof(l4));
-	switch (which % 5) {
+	switch (which % NSEEDS) {
 	case 0: /* ARP request for our address */
 		n = eth(f, 0x0806);
 		put16(f + n, 1);
@@ -149,8 +177,20 @@ static size_t make_seed(unsigned int which, uint8_t *f)
 		put16(l4 + 28, 4000);
 		put16(l4 + 30, 7);
 		return seed_ip(f, 1, l4, 36, 0);
-	default: /* IP with options, unknown protocol */
+	case 4: /* IP with options, unknown protocol */
 		return seed_ip(f, 253, l4, 16, 8);
+	case 5: /* the first fragment of an ICMP echo ... */
+		l4[0] = 8;
+		l4[1] = 0;
+		return seed_frag(f, 1, 0x2222, 0, true, l4, 48, 0);
+	case 6: /* ... and its last, which completes it */
+		return seed_frag(f, 1, 0x2222, 48, false, l4, 24, 0);
+	case 7: /* a middle fragment of a UDP datagram, with a record route */
+		return seed_frag(f, 17, 0x3333, 1480, true, l4, 64, 8);
+	default: /* an echo request with several options */
+		l4[0] = 8;
+		l4[1] = 0;
+		return seed_options(f, l4, 40);
 	}
 }
 
@@ -231,7 +271,7 @@ int main(int argc, char **argv)
 	for (unsigned long i = 0; i < iterations; i++) {
 		size_t n = make_seed((unsigned int)i, f);
 
-		if (i >= 5) /* the first round of seeds runs unmutated */
+		if (i >= NSEEDS) /* the first round of seeds runs unmutated */
 			n = mutate(f, n, sizeof(f));
 		LLVMFuzzerTestOneInput(f, n);
 	}

@@ -20,6 +20,8 @@
 #include "net/ethernet/eth.h"
 #include "net/ipv4/af_inet.h"
 #include "net/ipv4/devinet.h"
+#include "net/ipv4/ip.h"
+#include "net/ipv4/pmtu.h"
 #include "net/socket.h"
 #include "net/wire/arp.h"
 #include "net/wire/ether.h"
@@ -154,6 +156,8 @@ int fake_test_setup(void **state)
 {
 	(void)state;
 	sysctl_reset_defaults();
+	ip_frag_flush();
+	ip_rt_pmtu_flush();
 	neigh_cleanup();
 	fake_tx_purge();
 	fake_tx_set_busy(false);
@@ -164,6 +168,8 @@ int fake_test_teardown(void **state)
 {
 	(void)state;
 	fake_tx_purge();
+	ip_frag_flush();
+	ip_rt_pmtu_flush();
 	neigh_cleanup();
 	sysctl_reset_defaults();
 	return skb_pool_in_use(fake_pool) == 0 ? 0 : -1;

@@ -1,8 +1,10 @@
 /*
- * inet_init: the ethertype handlers (dev_add_pack), the IP protocol
- * handlers (inet_add_protocol: ICMP, UDP) and the socket layer
- * (sock_init: inetsw for UDP, ping and raw sockets, socket sysctls) of IPv4, registered once at
- * start-up on the control thread, before any worker runs.
+ * inet_init: IP's sysctls (ip_init, ipfrag_init, ip_options_init,
+ * pmtu_init), the ethertype handlers (dev_add_pack), the IP protocol
+ * handlers (inet_add_protocol: ICMP, UDP, TCP) and the socket layer
+ * (sock_init: inetsw for UDP, ping and raw sockets, socket sysctls) of
+ * IPv4, registered once at start-up on the control thread, before any
+ * worker runs.
  */
 #include <arpa/inet.h>
 
@@ -15,6 +17,7 @@
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/ping.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/protocol.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/tcp.h"
@@ -34,6 +37,9 @@ int inet_init(void)
 
 	ip_init();
 	ip_forward_init();
+	ipfrag_init();
+	ip_options_init();
+	pmtu_init();
 	icmp_init();
 	ping_init();
 	err = neigh_init();
@@ -59,6 +65,8 @@ int inet_init(void)
 
 void inet_exit(void)
 {
+	ip_frag_flush();
+	ip_rt_pmtu_flush();
 	neigh_cleanup();
 	for (struct net_device *d = netdev_first(); d; d = d->next)
 		inet_dev_destroy(d);

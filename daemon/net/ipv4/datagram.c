@@ -27,6 +27,7 @@
 #include "net/ipv4/datagram.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
 #include "net/socket.h"
@@ -206,6 +207,14 @@ void dgram_tx_ready(struct sock *sk, const struct dgram_proto *proto)
 			return;
 		atomic_store_explicit(&shm->need_kick, 0, memory_order_relaxed);
 	}
+}
+
+int dgram_check_mtu(const struct sock *sk, const struct fib_result *res, uint32_t daddr,
+		    uint32_t len)
+{
+	if (sk->pmtudisc < IP_PMTUDISC_DO || sk->pmtudisc == IP_PMTUDISC_OMIT)
+		return 0;
+	return len > ip_sk_dst_mtu(res, daddr, sk->pmtudisc, NULL) ? -EMSGSIZE : 0;
 }
 
 /* ---- socket operations (owner) ------------------------------------------------ */

@@ -21,6 +21,7 @@
 
 #include "core/drop.h"
 
+struct fib_result;
 struct sk_buff;
 struct sock;
 struct ns_dgram;
@@ -82,6 +83,16 @@ void dgram_tx_ready(struct sock *sk, const struct dgram_proto *proto);
  * with IP_RECVERR).  Owner worker.
  */
 void dgram_tx_error(struct sock *sk, int err);
+
+/*
+ * The MTU check of __ip_append_data: a socket that may not fragment
+ * (IP_PMTUDISC_DO, PROBE, INTERFACE) refuses an IP datagram of @len bytes
+ * (header included) over its MTU towards @daddr along @res (the path MTU
+ * for DO, the device's for the others) with -EMSGSIZE; the other modes
+ * are fragmented by IP.  0 if the datagram may go.  Owner worker.
+ */
+int dgram_check_mtu(const struct sock *sk, const struct fib_result *res, uint32_t daddr,
+		    uint32_t len);
 
 /*
  * __ip4_datagram_connect: route to the peer, take the route's source

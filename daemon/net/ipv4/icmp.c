@@ -281,10 +281,15 @@ static int icmp_unreach(struct sk_buff *skb)
 		uint32_t info = ntohl(icmph->un.gateway);
 		uint8_t protocol = inner->protocol;
 
+		/* RFC 1191: the next-hop MTU (0 from routers older than it). */
+		if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED)
+			info = ntohs(icmph->un.frag.mtu);
+
 		/* The error handlers see the quoted packet; remember the message's own source. */
 		ICMPCB(skb)->saddr = outer->saddr;
 		ICMPCB(skb)->ttl = outer->ttl;
 		ICMPCB(skb)->tos = outer->tos;
+
 		skb_pull(skb, ICMP_HLEN);
 		skb_reset_network_header(skb);
 		skb_pull(skb, ihl);

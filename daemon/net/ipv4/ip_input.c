@@ -1,6 +1,7 @@
 /*
- * IPv4 receive: ip_rcv -> ip_rcv_finish -> ip_route_input ->
- * ip_local_deliver -> ip_local_deliver_finish -> inet_protos[proto].
+ * IPv4 receive: ip_rcv -> ip_rcv_finish -> ip_route_input (and
+ * ip_rcv_options for headers with options) -> ip_local_deliver (ip_defrag
+ * for fragments) -> ip_local_deliver_finish -> inet_protos[proto].
  *
  * Context: workers (softirq), called from __netif_receive_skb for
  * ETH_P_IP.  Every function consumes its skb; each rejection is counted
@@ -82,12 +83,10 @@ int ip_local_deliver(struct sk_buff *skb)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 
+	/* Reassemble only what is for us (RFC 791: a forwarder never does). */
 	if (iph->frag_off & htons(IP_MF | IP_OFFSET)) {
-		/* Reassembly (ip_defrag) is not built yet: count and drop. */
-		__IP_INC_STATS(REASMREQDS);
-		__IP_INC_STATS(REASMFAILS);
-		kfree_skb_reason(skb, SKB_DROP_REASON_IP_FRAG);
-		return -1;
+		if (ip_defrag(&skb))
+			return 0;       /* kept for later, or dropped and counted */
 	}
 	return ip_local_deliver_finish(skb);
 }
@@ -96,16 +95,18 @@ int ip_local_deliver(struct sk_buff *skb)
  * ip_route_input: decide between local delivery and forwarding.  We
  * accept packets for any of our addresses on any interface (the weak host
  * model, as Linux does), broadcasts and multicasts; the FIB's local table
- * knows our addresses and subnet broadcasts.  Everything else goes to
- * ip_route_input_forward (ip_forward.c).
+ * knows our addresses and subnet broadcasts.  Sets IPCB(skb)->rt_type and
+ * returns 0 for local delivery, 1 for forwarding (*@res and *@err hold the
+ * FIB's answer for ip_route_input_forward), or drops the packet and
+ * returns -1.  Options are checked by the caller in between, as the
+ * kernel's ip_rcv_finish_core does after routing.
  */
-static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
+static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph, struct fib_result *res,
+			  int *err)
 {
 	struct net_device *dev = skb->dev;
 	uint32_t daddr = iph->daddr;
 	uint32_t saddr = iph->saddr;
-	struct fib_result res;
-	int err;
 
 	/*
 	 * Looped back by our own output path, which routed it already (the
@@ -121,7 +122,7 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 		} else {
 			IPCB(skb)->rt_type = RTN_LOCAL;
 		}
-		return ip_local_deliver(skb);
+		return 0;
 	}
 	/* Martian destination (ip_route_input_slow): 127/8 exists only on lo. */
 	if (ipv4_is_loopback(daddr)) {
@@ -139,7 +140,7 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 		goto brd_input;
 	if (ipv4_is_multicast(daddr)) {
 		IPCB(skb)->rt_type = RTN_MULTICAST;
-		return ip_local_deliver(skb);
+		return 0;
 	}
 	/* A 0.0.0.0/8 destination is martian too: never ours, never forwarded. */
 	if (ipv4_is_zeronet(daddr)) {
@@ -147,26 +148,41 @@ static int ip_route_input(struct sk_buff *skb, const struct iphdr *iph)
 		kfree_skb_reason(skb, SKB_DROP_REASON_IP_NOT_LOCAL);
 		return -1;
 	}
-	err = fib_lookup(daddr, &res);
-	if (!err && res.type == RTN_LOCAL) {
+	*err = fib_lookup(daddr, res);
+	if (!*err && res->type == RTN_LOCAL) {
 		IPCB(skb)->rt_type = RTN_LOCAL;
-		return ip_local_deliver(skb);
+		return 0;
 	}
-	if (!err && res.type == RTN_BROADCAST)
+	if (!*err && res->type == RTN_BROADCAST)
 		goto brd_input;
-	return ip_route_input_forward(skb, &res, err);
+	IPCB(skb)->rt_type = RTN_UNICAST;
+	return 1;
 
 brd_input:
 	IPCB(skb)->rt_type = RTN_BROADCAST;
 	__IP_INC_STATS(INBCASTPKTS);
-	return ip_local_deliver(skb);
+	return 0;
 }
 
+/*
+ * ip_rcv_finish: route, then (as the kernel's ip_rcv_finish_core) check
+ * the options against the route, then deliver or forward.
+ */
 static int ip_rcv_finish(struct sk_buff *skb)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
+	struct fib_result res;
+	int err = 0, r;
 
-	return ip_route_input(skb, iph);
+	memset(&res, 0, sizeof(res));
+	r = ip_route_input(skb, iph, &res, &err);
+	if (r < 0)
+		return -1;
+	if (iph_ihl(iph) > 5 && ip_rcv_options(skb))
+		return -1;
+	if (r == 1)
+		return ip_route_input_forward(skb, &res, err);
+	return ip_local_deliver(skb);
 }
 
 /*

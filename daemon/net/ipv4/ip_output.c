@@ -1,6 +1,7 @@
 /*
  * IPv4 transmit: ip_build_and_send_pkt -> ip_local_out -> ip_output ->
- * ip_finish_output -> ip_finish_output2 -> neigh_output -> dev_queue_xmit.
+ * ip_finish_output (ip_fragment when over the MTU) -> ip_finish_output2 ->
+ * neigh_output -> dev_queue_xmit.
  *
  * Context: workers.  Every function consumes its skb.  IP IDs come from
  * hashed per-destination counters (the kernel's ip_idents) so that they
@@ -8,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <sys/random.h>
 
@@ -18,6 +20,7 @@
 #include "net/core/neighbour.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
 #include "net/wire/ether.h"
@@ -77,14 +80,25 @@ static int ip_finish_output2(struct sk_buff *skb, struct net_device *dev)
 	return neigh_output(skb, dev, IPCB(skb)->nexthop);
 }
 
+/*
+ * The size to fragment to (the kernel's ip_skb_dst_mtu): what the sender
+ * chose in IPCB(skb)->mtu (the path MTU, or the device's for
+ * IP_PMTUDISC_PROBE and up), never above the device MTU; the device MTU
+ * for packets that carry no choice (forwarded ones).
+ */
+static uint32_t ip_skb_dst_mtu(const struct sk_buff *skb, const struct net_device *dev)
+{
+	uint32_t mtu = IPCB(skb)->mtu;
+
+	return mtu && mtu < dev->mtu ? mtu : dev->mtu;
+}
+
 static int ip_finish_output(struct sk_buff *skb, struct net_device *dev)
 {
-	if (skb->len > dev->mtu) {
-		/* Fragmentation (ip_fragment) is not built yet. */
-		__IP_INC_STATS(FRAGFAILS);
-		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
-		return -EMSGSIZE;
-	}
+	uint32_t mtu = ip_skb_dst_mtu(skb, dev);
+
+	if (skb->len > mtu)
+		return ip_fragment(skb, dev, mtu, ip_finish_output2);
 	return ip_finish_output2(skb, dev);
 }
 
@@ -95,19 +109,39 @@ int ip_output(struct sk_buff *skb, struct net_device *dev)
 	return ip_finish_output(skb, dev);
 }
 
-int ip_local_out(struct sk_buff *skb, const struct fib_result *res)
+static int __ip_local_out(struct sk_buff *skb, const struct fib_result *res, uint32_t mtu)
 {
 	/* LOCAL_OUT and POST_ROUTING hook points go here. */
 	IPCB(skb)->nexthop = res->nexthop;
 	IPCB(skb)->rt_type = (uint8_t)res->type;
+	IPCB(skb)->flags = 0;
+	IPCB(skb)->frag_max_size = 0;
+	IPCB(skb)->mtu = mtu;
 	return ip_output(skb, res->dev);
+}
+
+int ip_local_out(struct sk_buff *skb, const struct fib_result *res)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+
+	return __ip_local_out(skb, res, ip_dst_mtu(res, iph->daddr, NULL));
 }
 
 int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 			  uint8_t protocol, uint8_t tos, uint8_t ttl)
 {
+	int pmtudisc = (IPCB(skb)->flags & IPSKB_DF) ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+
+	return __ip_build_and_send_pkt(skb, saddr, daddr, protocol, tos, ttl, pmtudisc);
+}
+
+int __ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
+			    uint8_t protocol, uint8_t tos, uint8_t ttl, int pmtudisc)
+{
 	struct fib_result res;
 	struct iphdr *iph;
+	uint32_t mtu;
+	bool locked, df;
 	int err;
 
 	__IP_INC_STATS(OUTREQUESTS);
@@ -143,7 +177,16 @@ int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 	iph->ihl_version = (IPVERSION << 4) | 5;
 	iph->tos = tos;
 	iph->tot_len = htons((uint16_t)skb->len);
-	iph->frag_off = (IPCB(skb)->flags & IPSKB_DF) ? htons(IP_DF) : 0;
+	/*
+	 * DF as __ip_make_skb sets it: always for DO and PROBE; for WANT only
+	 * if the datagram fits the path MTU unfragmented and that MTU is not
+	 * locked at min_pmtu (ip_dont_fragment); never for DONT, INTERFACE
+	 * and OMIT.
+	 */
+	mtu = ip_sk_dst_mtu(&res, daddr, pmtudisc, &locked);
+	df = pmtudisc == IP_PMTUDISC_DO || pmtudisc == IP_PMTUDISC_PROBE ||
+	     (pmtudisc == IP_PMTUDISC_WANT && skb->len <= mtu && !locked);
+	iph->frag_off = df ? htons(IP_DF) : 0;
 	iph->id = htons(ip_select_ident(saddr, daddr, protocol));
 	iph->ttl = ttl ? ttl : (uint8_t)sysctl_read(&sysctl_ip_default_ttl);
 	iph->protocol = protocol;
@@ -151,5 +194,5 @@ int ip_build_and_send_pkt(struct sk_buff *skb, uint32_t saddr, uint32_t daddr,
 	iph->daddr = daddr;
 	iph->check = 0;
 	iph->check = ip_fast_csum(iph, 5);
-	return ip_local_out(skb, &res);
+	return __ip_local_out(skb, &res, mtu);
 }

@@ -31,6 +31,7 @@
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/ping.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
 #include "net/socket.h"
@@ -188,7 +189,7 @@ void ping_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t info)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 	const struct icmphdr *icmph = (const struct icmphdr *)skb->data;
-	bool harderr;
+	bool harderr, pmtu;
 	struct sock *sk;
 	int err;
 
@@ -198,6 +199,8 @@ void ping_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t info)
 	pthread_rwlock_rdlock(&sock_lookup_lock);
 	/* The quoted request went from our address saddr: that is what the socket bound. */
 	sk = ping_lookup(icmph->un.echo.id, iph->saddr, skb->dev ? skb->dev->ifindex : 0);
+	/* Our socket sent it: believe the next-hop MTU (ipv4_sk_update_pmtu), as udp_err. */
+	pmtu = sk && type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED;
 	if (sk && type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED &&
 	    sk->pmtudisc == IP_PMTUDISC_DONT)
 		sk = NULL;
@@ -211,6 +214,8 @@ void ping_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t info)
 		}
 	}
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	if (pmtu)
+		ip_rt_update_pmtu(iph->daddr, info);
 }
 
 /* ---- transmit ----------------------------------------------------------------- */
@@ -296,6 +301,12 @@ static int ping_v4_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsi
 		err = -ENETUNREACH;
 		goto bad;
 	}
+	/* IP_PMTUDISC_DO and up: no fragments (__ip_append_data). */
+	err = dgram_check_mtu(sk, &res, daddr, IP_MIN_HLEN + h->len);
+	if (err) {
+		reason = SKB_DROP_REASON_PKT_TOO_BIG;
+		goto bad;
+	}
 	saddr = sk->src ? sk->src : res.prefsrc;
 
 	skb = alloc_skb(NS_MAX_HEADER + h->len);
@@ -322,7 +333,7 @@ static int ping_v4_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsi
 	ttl = h->ttl ? h->ttl : (uint8_t)(sk->ttl > 0 ? sk->ttl : 0);
 	icmp_out_count(ICMP_ECHO);
 	/* From here the IP layer owns the skb and counts its drops. */
-	err = ip_build_and_send_pkt(skb, saddr, daddr, IPPROTO_ICMP_NS, tos, ttl);
+	err = __ip_build_and_send_pkt(skb, saddr, daddr, IPPROTO_ICMP_NS, tos, ttl, sk->pmtudisc);
 	if (err)
 		__ICMP_INC_STATS(OUTERRORS);
 	return err;

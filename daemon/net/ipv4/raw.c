@@ -37,6 +37,7 @@
 #include "net/ipv4/datagram.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/raw.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
@@ -151,7 +152,7 @@ void raw_icmp_error(struct sk_buff *skb, uint8_t protocol, uint8_t type, uint8_t
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 	int dif = skb->dev ? skb->dev->ifindex : 0;
-	bool harderr;
+	bool harderr, pmtu = false;
 	int err;
 
 	err = icmp_err_errno(type, code, &harderr);
@@ -164,6 +165,9 @@ void raw_icmp_error(struct sk_buff *skb, uint8_t protocol, uint8_t type, uint8_t
 		/* The quoted packet went from us (saddr) to the peer (daddr). */
 		if (!raw_v4_match(sk, protocol, iph->daddr, iph->saddr, dif))
 			continue;
+		/* raw_err: our socket sent it, believe the next-hop MTU (ipv4_sk_update_pmtu). */
+		if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED)
+			pmtu = true;
 		/* raw_err: useless to an unconnected socket without IP_RECVERR. */
 		if (!sk->recverr && !sk->connected)
 			continue;
@@ -175,6 +179,8 @@ void raw_icmp_error(struct sk_buff *skb, uint8_t protocol, uint8_t type, uint8_t
 			sock_set_error(sk, err);
 	}
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	if (pmtu)
+		ip_rt_update_pmtu(iph->daddr, info);
 }
 
 /* ---- transmit ----------------------------------------------------------------- */
@@ -280,6 +286,14 @@ static int raw_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 		err = -EMSGSIZE;
 		goto bad;
 	}
+	/* IP_PMTUDISC_DO and up: no fragments (__ip_append_data). */
+	if (!hdrincl) {
+		err = dgram_check_mtu(sk, &res, daddr, IP_MIN_HLEN + h->len);
+		if (err) {
+			reason = SKB_DROP_REASON_PKT_TOO_BIG;
+			goto bad;
+		}
+	}
 	if (hdrincl && h->len < IP_MIN_HLEN) {
 		err = -EINVAL;
 		goto bad;
@@ -309,7 +323,8 @@ static int raw_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 	tos = h->tos ? h->tos : sk->tos;
 	ttl = h->ttl ? h->ttl : (uint8_t)(sk->ttl > 0 ? sk->ttl : 0);
 	/* From here the IP layer owns the skb and counts its drops. */
-	return ip_build_and_send_pkt(skb, saddr, daddr, (uint8_t)sk->protocol, tos, ttl);
+	return __ip_build_and_send_pkt(skb, saddr, daddr, (uint8_t)sk->protocol, tos, ttl,
+				       sk->pmtudisc);
 
 bad:
 	drop_count(reason);

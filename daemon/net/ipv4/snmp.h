@@ -38,7 +38,8 @@
 	X(INOCTETS, "InOctets")            \
 	X(OUTOCTETS, "OutOctets")          \
 	X(INBCASTPKTS, "InBcastPkts")      \
-	X(OUTBCASTPKTS, "OutBcastPkts")
+	X(OUTBCASTPKTS, "OutBcastPkts")    \
+	X(REASMOVERLAPS, "ReasmOverlaps")
 
 #define ICMP_MIB_LIST(X)                   \
 	X(INMSGS, "InMsgs")                    \

@@ -19,6 +19,7 @@
 #include "core/sysctl.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/protocol.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
@@ -259,15 +260,21 @@ struct tcp_sock *tcp_sock_alloc(struct sock *sk)
 	return tp;
 }
 
-/* MSS from the route and the peer's option; congestion control at its start. */
+/*
+ * MSS from the route and the peer's option; congestion control at its
+ * start.  We advertise what the device takes (the kernel's advmss) but
+ * send no more than a path MTU learned from ICMP allows (tcp_sync_mss).
+ */
 void tcp_init_transfer(struct tcp_sock *tp)
 {
 	struct fib_result res;
-	unsigned int mtu = 1500;
+	unsigned int mtu = 1500, pmtu = 0;
 	uint32_t mss;
 
-	if (fib_lookup(tp->sk->daddr, &res) == 0 && res.dev)
+	if (fib_lookup(tp->sk->daddr, &res) == 0 && res.dev) {
 		mtu = res.dev->mtu;
+		pmtu = ip_dst_mtu(&res, tp->sk->daddr, NULL);
+	}
 	tp->advmss = tcp_mss_for_mtu(mtu);
 	if (tp->user_mss && tp->user_mss < tp->advmss)
 		tp->advmss = tp->user_mss;
@@ -276,10 +283,25 @@ void tcp_init_transfer(struct tcp_sock *tp)
 		mss = tp->rx_mss;
 	else if (!tp->rx_mss && tp->state != TCP_CLOSE && mss > TCP_MSS_DEFAULT)
 		mss = TCP_MSS_DEFAULT;          /* RFC 9293 §3.7.1: no option, 536 */
+	if (pmtu && pmtu < mtu && tcp_mss_for_mtu(pmtu) < mss)
+		mss = tcp_mss_for_mtu(pmtu);
 	tp->mss_cache = tcp_mss_options(tp, mss);
 	tp->snd_cwnd = TCP_INIT_CWND;
 	tp->snd_ssthresh = TCP_INFINITE_SSTHRESH;
 	tcp_init_congestion_control(tp);
+}
+
+bool tcp_sync_mss(struct tcp_sock *tp, uint32_t pmtu)
+{
+	uint16_t mss;
+
+	if (pmtu < 68)
+		return false;           /* no route, or no MTU at all (RFC 791's minimum) */
+	mss = tcp_mss_options(tp, tcp_mss_for_mtu(pmtu));
+	if (mss >= tp->mss_cache)
+		return false;
+	tp->mss_cache = mss;
+	return true;
 }
 
 static void tcp_free_deferred(void *arg)

@@ -397,6 +397,12 @@ void tcp_child_syn_gone(struct tcp_sock *tp);
 int tcp_rcv_state_process(struct tcp_sock *tp, struct sk_buff *skb);
 int tcp_parse_options(const struct tcphdr_ns *th, struct tcp_skb_cb *cb);
 void tcp_init_transfer(struct tcp_sock *tp);
+/*
+ * tcp_sync_mss: the path MTU to the peer is @pmtu (pmtu.h): from now on
+ * every segment, headers and options included, fits it.  Only lowers
+ * mss_cache; true if it did.  Owner worker.
+ */
+bool tcp_sync_mss(struct tcp_sock *tp, uint32_t pmtu);
 void tcp_set_state(struct tcp_sock *tp, int state);
 void tcp_done(struct tcp_sock *tp);
 void tcp_reset(struct tcp_sock *tp, int err);

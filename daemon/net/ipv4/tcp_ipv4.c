@@ -26,6 +26,7 @@
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/protocol.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
@@ -964,15 +965,16 @@ static void tcp_v4_err_owner(const struct tcp_icmp_err *e)
 	switch (e->type) {
 	case ICMP_DEST_UNREACH:
 		if (e->code == ICMP_FRAG_NEEDED) {
-			/* Path MTU discovery (RFC 1191): shrink and resend what no longer fits. */
-			if (e->info >= 68 && e->info < 65536) {
-				uint16_t mss = tcp_mss_options(tp, tcp_mss_for_mtu(e->info));
-
-				if (mss < tp->mss_cache) {
-					tp->mss_cache = mss;
-					tcp_retransmit_skb(tp, tp->snd_una, tp->mss_cache);
-				}
-			}
+			/*
+			 * Path MTU discovery (RFC 1191, tcp_v4_mtu_reduced): the
+			 * destination's path MTU learns @info (pmtu.c, shared with
+			 * every socket: below min_pmtu it is clamped and locked),
+			 * then what no longer fits is resent at the new size.
+			 */
+			ip_rt_update_pmtu(e->daddr, e->info);
+			if (tp->sk->pmtudisc != IP_PMTUDISC_DONT &&
+			    tcp_sync_mss(tp, ip_rt_get_pmtu(e->daddr)))
+				tcp_retransmit_skb(tp, tp->snd_una, tp->mss_cache);
 			return;
 		}
 		err = e->code == ICMP_PORT_UNREACH ? ECONNREFUSED :

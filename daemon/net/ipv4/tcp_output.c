@@ -15,6 +15,7 @@
 #include "core/debug.h"
 #include "core/sysctl.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/tcp.h"
 #include "net/wire/ip.h"
@@ -247,6 +248,13 @@ int tcp_transmit_skb(struct tcp_sock *tp, uint32_t seq, uint32_t len, uint8_t fl
 		IPCB(skb)->flags = IPSKB_DF;
 	err = ip_build_and_send_pkt(skb, sk->src ? sk->src : sk->saddr, sk->daddr, IPPROTO_TCP,
 				    sk->tos, sk->ttl < 0 ? 0 : (uint8_t)sk->ttl);
+	/*
+	 * DF over a path MTU that another socket learned (pmtu.c): the
+	 * kernel's tcp_current_mss would have seen it before; shrink now so
+	 * that the segment sent again fits.
+	 */
+	if (err == -EMSGSIZE)
+		(void)tcp_sync_mss(tp, ip_rt_get_pmtu(sk->daddr));
 	/* A neighbour still resolving queues the packet: that is a send. */
 	return err == -EAGAIN ? 0 : err;
 }
@@ -312,6 +320,7 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 	struct sock *sk = tp->sk;
 	uint32_t mss;
 	bool sent = false;
+	int err;
 
 	if (!tcp_can_send_data(tp))
 		return;
@@ -357,7 +366,13 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 			flags |= TCPHDR_FIN;
 		if (tp->snd_nxt + len == tp->write_seq)
 			flags |= TCPHDR_PSH;
-		if (tcp_transmit_skb(tp, tp->snd_nxt, len, flags) < 0)
+		err = tcp_transmit_skb(tp, tp->snd_nxt, len, flags);
+		if (err == -EMSGSIZE && len > tcp_current_mss(tp)) {
+			/* The path MTU fell under us (tcp_sync_mss): again, smaller. */
+			mss = tcp_current_mss(tp);
+			continue;
+		}
+		if (err < 0)
 			break;
 		tcp_start_rtt(tp, tp->snd_nxt);
 		tp->snd_nxt += len;

@@ -34,6 +34,7 @@
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/protocol.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
@@ -432,12 +433,15 @@ csum_error:
  * = the quoted IP header, data at its UDP header).  Hard errors reach a
  * connected socket as its pending error; with IP_RECVERR every error
  * does, and also goes on the error queue with the quoted data.
+ * "Fragmentation needed" (@info: the next-hop MTU) lowers the path MTU of
+ * the datagram's destination (pmtu.h) and is EMSGSIZE, ignored by
+ * IP_PMTUDISC_DONT sockets.
  */
 static void udp_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t info)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 	const struct udphdr_ns *uh = (const struct udphdr_ns *)skb->data;
-	bool harderr;
+	bool harderr, pmtu;
 	struct sock *sk;
 	int err;
 
@@ -447,6 +451,12 @@ static void udp_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t in
 	pthread_rwlock_rdlock(&sock_lookup_lock);
 	sk = __udp4_lib_lookup(iph->daddr, uh->dest, iph->saddr, uh->source,
 			       skb->dev ? skb->dev->ifindex : 0);
+	/*
+	 * Path MTU discovery (ipv4_sk_update_pmtu): a socket of ours sent
+	 * the quoted datagram, so believe the MTU (@info) for its
+	 * destination, whatever this socket's mode.
+	 */
+	pmtu = sk && type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED;
 	if (sk) {
 		if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED &&
 		    sk->pmtudisc == IP_PMTUDISC_DONT)
@@ -460,6 +470,8 @@ static void udp_err(struct sk_buff *skb, uint8_t type, uint8_t code, uint32_t in
 		sock_set_error(sk, err);
 	}
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	if (pmtu)
+		ip_rt_update_pmtu(iph->daddr, info);
 }
 
 const struct net_protocol udp_protocol = {
@@ -603,10 +615,9 @@ static int udp_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 		goto bad;
 	}
 	ulen = UDP_HLEN + h->len;
-	if (IP_MIN_HLEN + ulen > res.dev->mtu) {
-		/* ip_fragment does not exist yet: what ip_finish_output would do. */
-		__IP_INC_STATS(FRAGFAILS);
-		err = -EMSGSIZE;
+	/* IP_PMTUDISC_DO and up: no fragments (__ip_append_data). */
+	err = dgram_check_mtu(sk, &res, daddr, IP_MIN_HLEN + ulen);
+	if (err) {
 		reason = SKB_DROP_REASON_PKT_TOO_BIG;
 		goto bad;
 	}
@@ -637,7 +648,7 @@ static int udp_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 	tos = h->tos ? h->tos : sk->tos;
 	ttl = h->ttl ? h->ttl : (uint8_t)(sk->ttl > 0 ? sk->ttl : 0);
 	/* From here the IP layer owns the skb and counts its drops. */
-	err = ip_build_and_send_pkt(skb, saddr, daddr, IPPROTO_UDP_NS, tos, ttl);
+	err = __ip_build_and_send_pkt(skb, saddr, daddr, IPPROTO_UDP_NS, tos, ttl, sk->pmtudisc);
 	if (err == -ENOBUFS)
 		__UDP_INC_STATS(SNDBUFERRORS);
 	else if (!err)

@@ -33,6 +33,10 @@
 /* Codes for ICMP_TIME_EXCEEDED */
 #define ICMP_EXC_TTL 0
 
+/* Codes for ICMP_TIME_EXCEEDED */
+#define ICMP_EXC_TTL 0
+#define ICMP_EXC_FRAGTIME 1     /* fragment reassembly time exceeded */
+
 #define ICMP_HLEN 8
 
 struct icmphdr {

@@ -46,6 +46,32 @@ static inline unsigned int iph_ihl(const struct iphdr *iph)
 	return iph->ihl_version & 0x0f;
 }
 
+/*
+ * Options (RFC 791 §3.1, RFC 1108, RFC 2113): the type octet carries the
+ * "copied" flag (the option goes into every fragment), a class and a
+ * number.  Every option but END and NOOP is type, length, data.
+ */
+#define IPOPT_COPY 0x80
+#define IPOPT_COPIED(o) ((o) & IPOPT_COPY)
+
+#define IPOPT_END 0             /* end of the option list */
+#define IPOPT_NOOP 1
+#define IPOPT_RR 7              /* record route */
+#define IPOPT_TIMESTAMP 68
+#define IPOPT_SEC 130           /* RFC 1108 security */
+#define IPOPT_LSRR 131          /* loose source and record route */
+#define IPOPT_CIPSO 134         /* commercial IP security option */
+#define IPOPT_SID 136           /* stream identifier */
+#define IPOPT_SSRR 137          /* strict source and record route */
+#define IPOPT_RA 148            /* router alert (RFC 2113) */
+
+/* Timestamp option flags (low nibble of its fourth octet). */
+#define IPOPT_TS_TSONLY 0
+#define IPOPT_TS_TSANDADDR 1
+#define IPOPT_TS_PRESPEC 3
+
+#define IPOPT_MINOFF 4          /* smallest pointer of RR / SRR */
+
 /* Port pair at the start of TCP and UDP headers, for flow hashing. */
 struct l4_ports {
 	uint16_t source;

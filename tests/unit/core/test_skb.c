@@ -65,8 +65,15 @@ static void test_alloc_empty(void **state)
 	assert_int_equal(skb->transport_header, SKB_HDR_UNSET);
 	assert_int_equal(skb_pool_in_use(p), 2); /* a header and a data buffer */
 	assert_skb_invariants(skb);
+	/* A recycled header comes back with a clear control block. */
+	memset(skb->cb, 0xa5, sizeof(skb->cb));
 	consume_skb(skb);
 	assert_int_equal(skb_pool_in_use(p), 0);
+	skb = alloc_skb(100);
+	assert_non_null(skb);
+	for (size_t i = 0; i < sizeof(skb->cb); i++)
+		assert_int_equal(skb->cb[i], 0);
+	consume_skb(skb);
 }
 
 static void test_reserve_put_push_pull_trim(void **state)

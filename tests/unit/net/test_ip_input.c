@@ -19,6 +19,7 @@
 
 #include "core/drop.h"
 #include "core/netdev.h"
+#include "net/ipv4/ip.h"
 #include "net/ipv4/snmp.h"
 #include "net/wire/ether.h"
 #include "net/wire/icmp.h"
@@ -205,28 +206,38 @@ static void test_martian_source(void **state)
 	assert_int_equal(snmp_fold_ip(IPSTATS_MIB_INADDRERRORS), addr + 5);
 }
 
-static void test_fragments_dropped(void **state)
+/* Fragments go to reassembly (test_ip_fragment.c), not to their protocol. */
+static void test_fragments_queued(void **state)
 {
 	struct net_device *dev = *state;
-	static const uint16_t frag_off[] = { IP_MF, 1, IP_MF | 100, 0x1fff };
 	uint64_t reqds = snmp_fold_ip(IPSTATS_MIB_REASMREQDS);
 	uint64_t fails = snmp_fold_ip(IPSTATS_MIB_REASMFAILS);
+	uint64_t dlv = snmp_fold_ip(IPSTATS_MIB_INDELIVERS);
 	uint8_t f[128];
+	size_t n;
 
 	fake_learn_neigh(dev, PEER(18), peer_mac);
-	for (size_t i = 0; i < 4; i++) {
-		size_t n = echo_frame(f, PEER(18), OUR_IP);
-
-		IPH(f)[6] = (uint8_t)(frag_off[i] >> 8);
-		IPH(f)[7] = (uint8_t)frag_off[i];
-		fb_ipv4_fix_csum(IPH(f));
-		expect_drop(dev, f, n, SKB_DROP_REASON_IP_FRAG);
-	}
-	assert_int_equal(snmp_fold_ip(IPSTATS_MIB_REASMREQDS), reqds + 4);
-	assert_int_equal(snmp_fold_ip(IPSTATS_MIB_REASMFAILS), fails + 4);
+	/* One that would end past 65535 bytes is dropped at once. */
+	n = echo_frame(f, PEER(18), OUR_IP);
+	IPH(f)[6] = 0x1f;
+	IPH(f)[7] = 0xff;
+	fb_ipv4_fix_csum(IPH(f));
+	expect_drop(dev, f, n, SKB_DROP_REASON_IP_FRAG);
+	assert_int_equal(ip_frag_queues(), 0);
+	/* A first fragment waits for the rest. */
+	n = echo_frame(f, PEER(18), OUR_IP);
+	IPH(f)[6] = IP_MF >> 8;
+	fb_ipv4_fix_csum(IPH(f));
+	assert_int_equal(fake_rx(dev, f, n), 0);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(ip_frag_queues(), 1);
+	assert_int_equal(snmp_fold_ip(IPSTATS_MIB_INDELIVERS), dlv);
+	assert_int_equal(snmp_fold_ip(IPSTATS_MIB_REASMREQDS), reqds + 2);
+	assert_int_equal(snmp_fold_ip(IPSTATS_MIB_REASMFAILS), fails + 1);
+	ip_frag_flush();
 
 	/* DF alone is not a fragment. */
-	size_t n = echo_frame(f, PEER(18), OUR_IP);
+	n = echo_frame(f, PEER(18), OUR_IP);
 
 	IPH(f)[6] = IP_DF >> 8;
 	fb_ipv4_fix_csum(IPH(f));
@@ -416,7 +427,7 @@ int main(void)
 		T(test_total_length_below_header),
 		T(test_not_local),
 		T(test_martian_source),
-		T(test_fragments_dropped),
+		T(test_fragments_queued),
 		T(test_unknown_protocol),
 		T(test_unknown_protocol_broadcast_no_error),
 		T(test_ethernet_too_small),

@@ -26,6 +26,7 @@
 #include "core/drop.h"
 #include "core/netdev.h"
 #include "core/sysctl.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/snmp.h"
 #include "net/socket.h"
 #include "net/wire/ether.h"
@@ -373,6 +374,91 @@ static void test_icmp_error(void **state)
 	fake_sock_close(&a);
 }
 
+/* --- path MTU ------------------------------------------------------------- */
+
+/* The peer's router says our echo request (ident, seq) to the peer needs at most @mtu. */
+static void peer_frag_needed(struct net_device *dev, uint16_t ident, uint16_t seq, uint16_t mtu)
+{
+	uint8_t quoted[IP_MIN_HLEN + ICMP_HLEN + 8], icmp[ICMP_HLEN + sizeof(quoted)], frame[256];
+	uint8_t payload[8] = { 0 };
+	uint16_t c;
+	size_t n;
+
+	fb_ipv4(quoted, OUR_IP, PEER_IP, IPPROTO_ICMP_NS, ICMP_HLEN + 8);
+	fb_icmp_echo(quoted + IP_MIN_HLEN, ICMP_ECHO, ident, seq, payload, 8);
+	memset(icmp, 0, ICMP_HLEN);
+	icmp[0] = ICMP_DEST_UNREACH;
+	icmp[1] = ICMP_FRAG_NEEDED;
+	icmp[6] = (uint8_t)(mtu >> 8);
+	icmp[7] = (uint8_t)mtu;
+	memcpy(icmp + ICMP_HLEN, quoted, sizeof(quoted));
+	c = fake_csum(icmp, sizeof(icmp));
+	icmp[2] = (uint8_t)(c >> 8);
+	icmp[3] = (uint8_t)c;
+	n = fb_ip_frame(frame, fake_our_mac, peer_mac, PEER_IP, OUR_IP, IPPROTO_ICMP_NS, icmp,
+			sizeof(icmp));
+	assert_int_equal(fake_rx(dev, frame, n), 0);
+}
+
+/* Send an echo request of @len bytes to the peer; the frames that left, or -errno. */
+static int ping_send_len(struct fake_sock *a, size_t len, bool *df)
+{
+	struct sockaddr_in dst = sin4(PEER_IP, 0);
+	static uint8_t req[4000];
+	uint8_t frame[1600];
+	int err, frames = 0;
+
+	memset(req, 0x5a, len);
+	req[0] = ICMP_ECHO;
+	req[1] = 0;
+	fake_sock_send(a, &dst, sizeof(dst), req, len);
+	err = fake_sock_error(a);
+	if (err)
+		return -err;
+	*df = false;
+	while (fake_tx_count()) {
+		const struct iphdr *iph = (const struct iphdr *)(frame + ETH_HLEN);
+
+		assert_true(fake_tx_pop_frame(frame, sizeof(frame)) > ETH_HLEN + IP_MIN_HLEN);
+		*df |= (iph->frag_off & htons(IP_DF)) != 0;
+		frames++;
+	}
+	return frames;
+}
+
+/*
+ * IP_MTU_DISCOVER on ping sockets as on UDP ones: the default (WANT) sets
+ * DF on what fits and fragments the rest; "fragmentation needed" quoting
+ * our request lowers the destination's path MTU (ping_err); DO refuses an
+ * echo over it with EMSGSIZE.
+ */
+static void test_pmtu(void **state)
+{
+	struct net_device *dev = *state;
+	int val = IP_PMTUDISC_DO;
+	struct fake_sock a;
+	bool df;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	ping_open(&a);
+	assert_int_equal(bind_ident(&a, 0, 0x5151), 0);
+	assert_int_equal(ping_send_len(&a, 1000, &df), 1);
+	assert_true(df);
+	assert_int_equal(ping_send_len(&a, 3000, &df), 3);
+	assert_false(df);
+
+	peer_frag_needed(dev, 0x5151, 1, 1200);
+	assert_int_equal(ip_rt_get_pmtu(PEER_IP), 1200);
+	assert_int_equal(ping_send_len(&a, 1300, &df), 2);
+	assert_false(df);
+	assert_int_equal(sock_setsockopt(a.sk, IPPROTO_IP, IP_MTU_DISCOVER, &val, sizeof(val)), 0);
+	assert_int_equal(ping_send_len(&a, 1300, &df), -EMSGSIZE);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(ping_send_len(&a, 1000, &df), 1);
+	assert_true(df);
+	fake_sock_close(&a);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fake_test_setup, fake_test_teardown)
@@ -382,6 +468,7 @@ int main(void)
 		T(test_rx_matches_identifier),
 		T(test_tx_rewrites_identifier),
 		T(test_icmp_error),
+		T(test_pmtu),
 	};
 #undef T
 

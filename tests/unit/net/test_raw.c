@@ -176,6 +176,54 @@ static void test_rx_copies(void **state)
 	fake_sock_close(&u);
 }
 
+/*
+ * Fragments reach raw sockets as the whole datagram, once: ip_defrag runs
+ * before raw_local_deliver, as in the kernel's ip_local_deliver.
+ */
+static void test_rx_reassembled(void **state)
+{
+	struct net_device *dev = *state;
+	static uint8_t icmp[ICMP_HLEN + 2500], payload[2500], buf[4096];
+	const struct iphdr *iph = (const struct iphdr *)buf;
+	uint8_t f[ETH_HLEN + IP_MIN_HLEN + 1480];
+	struct fake_sock a;
+	struct ns_dgram h;
+	size_t n, off;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	raw_open(&a, IPPROTO_ICMP);
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13);
+	n = fb_icmp_echo(icmp, ICMP_ECHO, 0x99, 1, payload, sizeof(payload));
+	for (off = 0; off < n; off += 1480) {
+		size_t len = n - off < 1480 ? n - off : 1480;
+		uint8_t *ip = f + ETH_HLEN;
+		uint16_t fo = (uint16_t)((off >> 3) | (off + len < n ? IP_MF : 0));
+
+		fb_eth(f, fake_our_mac, peer_mac, ETH_P_IP);
+		fb_ipv4(ip, PEER_IP, OUR_IP, IPPROTO_ICMP_NS, len);
+		ip[4] = 0x12;   /* id */
+		ip[5] = 0x34;
+		ip[6] = (uint8_t)(fo >> 8);
+		ip[7] = (uint8_t)fo;
+		fb_ipv4_fix_csum(ip);
+		memcpy(ip + IP_MIN_HLEN, icmp + off, len);
+		assert_int_equal(fake_rx(dev, f, ETH_HLEN + IP_MIN_HLEN + len), 0);
+		if (off == 0)   /* nothing before the datagram is whole */
+			assert_int_equal(fake_sock_recv(&a, &h, buf, sizeof(buf)), 0);
+	}
+	assert_int_equal(fake_sock_recv(&a, &h, buf, sizeof(buf)), 1);
+	assert_int_equal(h.len, IP_MIN_HLEN + n);
+	assert_int_equal(ntohs(iph->tot_len), IP_MIN_HLEN + n);
+	assert_int_equal(iph->frag_off & htons(IP_MF | IP_OFFSET), 0);
+	assert_memory_equal(buf + IP_MIN_HLEN, icmp, n);
+	assert_int_equal(fake_sock_recv(&a, &h, buf, sizeof(buf)), 0);
+	/* The stack answered the request too (in fragments). */
+	assert_true(fake_tx_count() >= 2);
+	fake_tx_purge();
+	fake_sock_close(&a);
+}
+
 static void test_rx_unknown_protocol(void **state)
 {
 	struct net_device *dev = *state;
@@ -340,6 +388,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_create),
 		T(test_rx_copies),
+		T(test_rx_reassembled),
 		T(test_rx_unknown_protocol),
 		T(test_rx_filter_and_binding),
 		T(test_tx_built_header),

@@ -11,9 +11,10 @@
  * challenge ACKs, PAWS, the receive window, sending from the tx ring (MSS,
  * Nagle, the peer's window, the initial window), fast retransmit (dupacks,
  * SACK, NewReno partial ACKs), the active open (also before ARP resolves),
- * ICMP errors, shutdown and close (FIN, simultaneous close, RST on unread
- * data, orphans and TIME_WAIT), SYN cookies, and the pure helpers
- * (tcp_parse_options, CUBIC and Reno arithmetic).
+ * ICMP errors and the path MTU shared with other sockets (pmtu.c),
+ * shutdown and close (FIN, simultaneous close, RST on unread data, orphans
+ * and TIME_WAIT), SYN cookies, and the pure helpers (tcp_parse_options,
+ * CUBIC and Reno arithmetic).
  *
  * Seven of these found bugs when they were written (crossed SYNs, SHUT_WR in
  * SYN_SENT, ICMP errors off the owner worker, PMTU without the timestamp
@@ -44,6 +45,7 @@
 #include "core/drop.h"
 #include "core/netdev.h"
 #include "core/sysctl.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/tcp.h"
 #include "net/socket.h"
 #include "net/wire/arp.h"
@@ -2056,6 +2058,8 @@ static void test_icmp_frag_needed(void **state)
 	assert_int_equal(fake_tx_count(), 0);
 
 	icmp_unreach_rx(dev, ICMP_FRAG_NEEDED, 1000, &first_seg);
+	/* Learned for the destination, for every socket (pmtu.c). */
+	assert_int_equal(ip_rt_get_pmtu(PEER_IP), 1000);
 	conn_pop(&c, &s);
 	assert_int_equal(s.seq, first);
 	assert_true(s.ip_len <= 1000);
@@ -2068,6 +2072,69 @@ static void test_icmp_frag_needed(void **state)
 		assert_true(s.ip_len <= 1000);
 	}
 	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/*
+ * Take the @len bytes of @data that @c sends, acknowledging each flight
+ * (Nagle holds the tail back until then): every segment fits @mtu and
+ * continues the stream.
+ */
+static void conn_recv_fitting(struct conn *c, const uint8_t *data, size_t len, size_t mtu)
+{
+	uint32_t seq = c->our_isn + 1, end = seq + (uint32_t)len;
+	struct seg s;
+
+	for (int flight = 0; flight < 8 && seq != end; flight++) {
+		while (fake_tx_count()) {
+			conn_pop(c, &s);
+			if (!s.len)
+				continue;
+			assert_true(s.ip_len <= mtu);
+			assert_int_equal(s.seq, seq);
+			assert_memory_equal(s.payload, data + (seq - (c->our_isn + 1)), s.len);
+			seq += (uint32_t)s.len;
+		}
+		c->ack = seq;
+		conn_send(c, F_ACK, NULL, 0);
+	}
+	assert_int_equal(seq, end);
+	while (fake_tx_count())
+		conn_pop(c, &s);        /* window updates */
+}
+
+/*
+ * The path MTU is one per destination (pmtu.c): what another socket
+ * learned (a UDP socket's ICMP error, here ip_rt_update_pmtu itself)
+ * shrinks our segments too.  In the middle of a connection the first
+ * full-sized segment, DF over the new path MTU, fails in IP with EMSGSIZE
+ * and goes again smaller (tcp_sync_mss); a connection opened afterwards
+ * starts at the path MTU (tcp_init_transfer).
+ */
+static void test_pmtu_learned_by_another_socket(void **state)
+{
+	struct net_device *dev = *state;
+	uint8_t data[2 * MSS_TS];
+	struct tsock l;
+	struct conn c, c2;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8103, 16);
+	passive_open(dev, &l, 8103, &c, 42310, 0, 65535);
+	ip_rt_update_pmtu(PEER_IP, 1000);
+	pattern(data, sizeof(data), 5);
+	client_write(&c.t, data, sizeof(data));
+	doorbell(&c.t);
+	conn_recv_fitting(&c, data, sizeof(data), 1000);
+
+	passive_open(dev, &l, 8103, &c2, 42311, 0, 65535);
+	client_write(&c2.t, data, sizeof(data));
+	doorbell(&c2.t);
+	conn_recv_fitting(&c2, data, sizeof(data), 1000);
+
+	tsock_abort(&c.t, &c);
+	tsock_abort(&c2.t, &c2);
 	tsock_close(&l);
 	assert_socks(0);
 }
@@ -2810,6 +2877,7 @@ int main(void)
 		T(test_active_open_errors),
 		T(test_icmp_refused_in_syn_sent),
 		T(test_icmp_frag_needed),
+		T(test_pmtu_learned_by_another_socket),
 		T(test_shutdown_wr),
 		T(test_simultaneous_close),
 		T(test_fin_ack_and_fin),

@@ -26,6 +26,7 @@
 #include "core/drop.h"
 #include "core/netdev.h"
 #include "core/sysctl.h"
+#include "net/ipv4/pmtu.h"
 #include "net/ipv4/snmp.h"
 #include "net/socket.h"
 #include "net/wire/ether.h"
@@ -209,9 +210,9 @@ static uint16_t get16(const uint8_t *p)
 /* RFC 768 checksum with the fakes' own RFC 1071 code: pseudo-header + UDP. */
 static uint16_t udp_csum_ref(uint32_t saddr, uint32_t daddr, const uint8_t *udp, size_t len)
 {
-	uint8_t buf[12 + 2048];
+	static uint8_t buf[12 + 65536];
 
-	assert_true(len <= 2048);
+	assert_true(len <= 65536);
 	memcpy(buf, &saddr, 4);
 	memcpy(buf + 4, &daddr, 4);
 	buf[8] = 0;
@@ -905,7 +906,7 @@ static void test_tx_errors(void **state)
 	struct sockaddr_in to;
 	uint64_t invalid = drops(SKB_DROP_REASON_UDP_SND_INVALID);
 	uint64_t fragfails = snmp_fold_ip(IPSTATS_MIB_FRAGFAILS);
-	uint8_t big[1500];
+	uint8_t big[1500], frame[1600];
 	struct tsock t;
 	int err;
 
@@ -940,18 +941,28 @@ static void test_tx_errors(void **state)
 	doorbell(&t);
 	assert_int_equal(atomic_exchange(&t.shm->so_error, 0), EAFNOSUPPORT);
 
-	/* Larger than the MTU allows: no fragmentation yet. */
+	/* Larger than the MTU: the default (IP_PMTUDISC_WANT) fragments it. */
 	to = sin4(PEER_IP, 53);
 	client_send(&t, &to, sizeof(to), big, (uint32_t)(dev->mtu - IP_MIN_HLEN - UDP_HLEN + 1));
 	doorbell(&t);
+	assert_int_equal(t.shm->so_error, 0);
+	assert_int_equal(fake_tx_count(), 2);
+	fake_tx_purge();
+	/* IP_PMTUDISC_DO refuses it (__ip_append_data): EMSGSIZE, not a FragFail. */
+	assert_int_equal(set_int(&t, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO), 0);
+	client_send(&t, &to, sizeof(to), big, (uint32_t)(dev->mtu - IP_MIN_HLEN - UDP_HLEN + 1));
+	doorbell(&t);
 	assert_int_equal(atomic_exchange(&t.shm->so_error, 0), EMSGSIZE);
-	assert_int_equal(snmp_fold_ip(IPSTATS_MIB_FRAGFAILS), fragfails + 1);
-	/* Exactly the MTU goes out. */
+	assert_int_equal(snmp_fold_ip(IPSTATS_MIB_FRAGFAILS), fragfails);
+	assert_int_equal(fake_tx_count(), 0);
+	/* Exactly the MTU goes out, with DF. */
 	client_send(&t, &to, sizeof(to), big, (uint32_t)(dev->mtu - IP_MIN_HLEN - UDP_HLEN));
 	doorbell(&t);
 	assert_int_equal(t.shm->so_error, 0);
 	assert_int_equal(fake_tx_count(), 1);
-	fake_tx_purge();
+	assert_int_equal(fake_tx_pop_frame(frame, sizeof(frame)), ETH_HLEN + dev->mtu);
+	assert_int_equal(frame[ETH_HLEN + 6], IP_DF >> 8);
+	assert_int_equal(set_int(&t, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_WANT), 0);
 
 	/* No route: reported only to a connected socket; nothing else stuck. */
 	to = sin4(fake_ip(192, 168, 99, 1), 53);
@@ -1061,6 +1072,142 @@ static void test_icmp_errors(void **state)
 	assert_int_equal(unconn.shm->so_error, 0);
 	tsock_close(&unconn);
 	tsock_close(&conn);
+}
+
+/* A datagram sent to us in fragments reaches the socket as one record. */
+static void test_rx_fragmented(void **state)
+{
+	struct net_device *dev = *state;
+	static uint8_t payload[4000], udp[UDP_HLEN + 4000], buf[4000];
+	uint8_t frame[ETH_HLEN + IP_MIN_HLEN + 1480];
+	struct ns_dgram h;
+	struct tsock t;
+	size_t ulen, off;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13);
+	tsock_open(&t, AF_INET);
+	assert_int_equal(bind4(&t, 0, 5400), 0);
+	ulen = fb_udp(udp, PEER_IP, OUR_IP, 777, 5400, payload, sizeof(payload));
+	for (off = 0; off < ulen; off += 1480) {
+		size_t len = ulen - off < 1480 ? ulen - off : 1480;
+		uint8_t *ip = frame + ETH_HLEN;
+
+		fb_eth(frame, fake_our_mac, peer_mac, ETH_P_IP);
+		fb_ipv4(ip, PEER_IP, OUR_IP, IPPROTO_UDP_NS, len);
+		put16(ip + 4, 0x77);
+		put16(ip + 6, (uint16_t)(off / 8 | (off + len < ulen ? IP_MF : 0)));
+		fb_ipv4_fix_csum(ip);
+		memcpy(ip + IP_MIN_HLEN, udp + off, len);
+		assert_int_equal(fake_rx(dev, frame, ETH_HLEN + IP_MIN_HLEN + len), 0);
+		if (off + len < ulen)
+			assert_int_equal(client_recv(&t, &h, buf, sizeof(buf)), 0);
+	}
+	assert_int_equal(client_recv(&t, &h, buf, sizeof(buf)), 1);
+	assert_int_equal(h.len, sizeof(payload));
+	assert_memory_equal(buf, payload, sizeof(payload));
+	tsock_close(&t);
+}
+
+/* "Fragmentation needed" quoting datagram @sport -> @dport with next-hop MTU @mtu. */
+static void peer_frag_needed(struct net_device *dev, uint16_t sport, uint16_t dport, uint16_t mtu)
+{
+	uint8_t icmp[ICMP_HLEN + IP_MIN_HLEN + UDP_HLEN];
+	uint8_t frame[256];
+	size_t n;
+
+	memset(icmp, 0, sizeof(icmp));
+	icmp[0] = ICMP_DEST_UNREACH;
+	icmp[1] = ICMP_FRAG_NEEDED;
+	put16(icmp + 6, mtu);
+	fb_ipv4(icmp + ICMP_HLEN, OUR_IP, PEER_IP, IPPROTO_UDP_NS, 1400);
+	put16(icmp + ICMP_HLEN + 6, IP_DF);
+	fb_ipv4_fix_csum(icmp + ICMP_HLEN);
+	put16(icmp + ICMP_HLEN + IP_MIN_HLEN, sport);
+	put16(icmp + ICMP_HLEN + IP_MIN_HLEN + 2, dport);
+	put16(icmp + ICMP_HLEN + IP_MIN_HLEN + 4, 1400);
+	put16(icmp + 2, fake_csum(icmp, sizeof(icmp)));
+	n = fb_ip_frame(frame, fake_our_mac, peer_mac, PEER_IP, OUR_IP, IPPROTO_ICMP_NS, icmp,
+			sizeof(icmp));
+	assert_int_equal(fake_rx(dev, frame, n), 0);
+}
+
+/* Pop one sent frame: its IP length and whether DF was set. */
+static size_t pop_ip(bool *df)
+{
+	uint8_t frame[1600];
+	size_t n = fake_tx_pop_frame(frame, sizeof(frame));
+
+	*df = (get16(frame + ETH_HLEN + 6) & IP_DF) != 0;
+	assert_int_equal(get16(frame + ETH_HLEN + 2), n - ETH_HLEN);
+	return n - ETH_HLEN;
+}
+
+/* RFC 1191 with the kernel's IP_MTU_DISCOVER modes, and IP_MTU. */
+static void test_pmtu_discovery(void **state)
+{
+	struct net_device *dev = *state;
+	struct sockaddr_in to = sin4(PEER_IP, 53);
+	struct tsock want, other;
+	static uint8_t big[1400];
+	uint32_t len = sizeof(int);
+	uint16_t port;
+	bool df;
+	int v;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	tsock_open(&want, AF_INET);
+	tsock_open(&other, AF_INET);
+	assert_int_equal(connect4(&want, PEER_IP, 53), 0);
+	port = ntohs(local_name(&want).sin_port);
+	assert_int_equal(get_int(&want, IPPROTO_IP, IP_MTU_DISCOVER), IP_PMTUDISC_WANT);
+	assert_int_equal(get_int(&want, IPPROTO_IP, IP_MTU), (int)dev->mtu);
+	assert_int_equal(sock_getsockopt(other.sk, IPPROTO_IP, IP_MTU, &v, &len), -ENOTCONN);
+
+	/* About a port no socket of ours uses: not believed. */
+	peer_frag_needed(dev, (uint16_t)(port ^ 0x5555), 53, 1000);
+	assert_int_equal(ip_rt_get_pmtu(PEER_IP), dev->mtu);
+	/* About ours: the path MTU drops and the connected socket hears EMSGSIZE. */
+	peer_frag_needed(dev, port, 53, 1000);
+	assert_int_equal(ip_rt_get_pmtu(PEER_IP), 1000);
+	assert_int_equal(get_int(&want, IPPROTO_IP, IP_MTU), 1000);
+	assert_int_equal(atomic_exchange(&want.shm->so_error, 0), EMSGSIZE);
+
+	/* WANT: over the path MTU it is fragmented to it, without DF... */
+	client_send(&want, NULL, 0, big, 1200);
+	doorbell(&want);
+	assert_int_equal(fake_tx_count(), 2);
+	assert_int_equal(pop_ip(&df), 996);
+	assert_false(df);
+	assert_int_equal(pop_ip(&df), IP_MIN_HLEN + UDP_HLEN + 1200 - 976);
+	assert_false(df);
+	/* ... and what fits goes whole, with DF. */
+	client_send(&want, NULL, 0, big, 900);
+	doorbell(&want);
+	assert_int_equal(pop_ip(&df), IP_MIN_HLEN + UDP_HLEN + 900);
+	assert_true(df);
+
+	/* DO: refused with EMSGSIZE. */
+	assert_int_equal(set_int(&other, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO), 0);
+	client_send(&other, &to, sizeof(to), big, 1200);
+	doorbell(&other);
+	assert_int_equal(atomic_exchange(&other.shm->so_error, 0), EMSGSIZE);
+	assert_int_equal(fake_tx_count(), 0);
+	/* PROBE: the device MTU, with DF. */
+	assert_int_equal(set_int(&other, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE), 0);
+	client_send(&other, &to, sizeof(to), big, 1200);
+	doorbell(&other);
+	assert_int_equal(pop_ip(&df), IP_MIN_HLEN + UDP_HLEN + 1200);
+	assert_true(df);
+	/* DONT: fragments to the path MTU, never DF. */
+	assert_int_equal(set_int(&other, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT), 0);
+	client_send(&other, &to, sizeof(to), big, 900);
+	doorbell(&other);
+	assert_int_equal(pop_ip(&df), IP_MIN_HLEN + UDP_HLEN + 900);
+	assert_false(df);
+	assert_int_equal(other.shm->so_error, 0);
+	tsock_close(&other);
+	tsock_close(&want);
 }
 
 /* --- options and shutdown --------------------------------------------------- */
@@ -1180,6 +1327,8 @@ int main(void)
 		T(test_tx_errors),
 		T(test_tx_corrupt_ring),
 		T(test_icmp_errors),
+		T(test_rx_fragmented),
+		T(test_pmtu_discovery),
 		T(test_sockopts),
 		T(test_shutdown),
 	};
