@@ -167,6 +167,29 @@ struct sock {
 	struct sock *list_prev, *list_next;  /* all sockets (sock_list_lock) */
 };
 
+/*
+ * A protocol's port hash chain (sk->hash_next, sk->hashed): link @sk at
+ * the head of @slot, or unlink it.  Lookup lock held for writing.
+ */
+static inline void sk_hash_link(struct sock **slot, struct sock *sk)
+{
+	sk->hash_next = *slot;
+	*slot = sk;
+	sk->hashed = true;
+}
+
+static inline void sk_hash_unlink(struct sock **slot, struct sock *sk)
+{
+	if (!sk->hashed)
+		return;
+	while (*slot && *slot != sk)
+		slot = &(*slot)->hash_next;
+	if (*slot)
+		*slot = sk->hash_next;
+	sk->hash_next = NULL;
+	sk->hashed = false;
+}
+
 /* sock.userlocks, as the kernel's sk_userlocks: what bind() fixed. */
 #define SOCK_BINDADDR_LOCK 4
 #define SOCK_BINDPORT_LOCK 8

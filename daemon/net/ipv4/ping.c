@@ -107,25 +107,14 @@ static int ping_get_port(struct sock *sk, uint16_t ident)
 	sk->sport = htons(ident);
 	sk->bound = true;
 	slot = ping_hashslot(ident);
-	sk->hash_next = *slot;
-	*slot = sk;
-	sk->hashed = true;
+	sk_hash_link(slot, sk);
 	return 0;
 }
 
 /* Take @sk off the hash and forget its identifier.  Lookup lock held for writing. */
 static void ping_unhash(struct sock *sk)
 {
-	if (sk->hashed) {
-		struct sock **pp = ping_hashslot(ntohs(sk->sport));
-
-		while (*pp && *pp != sk)
-			pp = &(*pp)->hash_next;
-		if (*pp)
-			*pp = sk->hash_next;
-		sk->hash_next = NULL;
-		sk->hashed = false;
-	}
+	sk_hash_unlink(ping_hashslot(ntohs(sk->sport)), sk);
 	sk->sport = 0;
 	sk->bound = false;
 }

@@ -98,11 +98,7 @@ void tcp_listen_hash(struct tcp_sock *tp)
 
 static void bhash_add(struct sock *sk)
 {
-	struct sock **slot = &tcp_bhash[ntohs(sk->sport)];
-
-	sk->hash_next = *slot;
-	*slot = sk;
-	sk->hashed = true;
+	sk_hash_link(&tcp_bhash[ntohs(sk->sport)], sk);
 	sk->bound = true;
 }
 
@@ -131,16 +127,7 @@ static void __tcp_unhash(struct tcp_sock *tp)
 			}
 		tp->lhashed = false;
 	}
-	if (sk->hashed) {
-		struct sock **pp = &tcp_bhash[ntohs(sk->sport)];
-
-		for (; *pp; pp = &(*pp)->hash_next)
-			if (*pp == sk) {
-				*pp = sk->hash_next;
-				break;
-			}
-		sk->hashed = false;
-	}
+	sk_hash_unlink(&tcp_bhash[ntohs(sk->sport)], sk);
 }
 
 /* Unhash under the held write lock; @port: also give the local port back. */

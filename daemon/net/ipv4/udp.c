@@ -143,25 +143,14 @@ static int udp_lib_get_port(struct sock *sk, uint16_t snum)
 	sk->sport = htons(snum);
 	sk->bound = true;
 	slot = udp_hslot(snum);
-	sk->hash_next = *slot;
-	*slot = sk;
-	sk->hashed = true;
+	sk_hash_link(slot, sk);
 	return 0;
 }
 
 /* Take @sk off the hash and forget its port.  Lookup lock held for writing. */
 static void udp_lib_unhash(struct sock *sk)
 {
-	if (sk->hashed) {
-		struct sock **pp = udp_hslot(ntohs(sk->sport));
-
-		while (*pp && *pp != sk)
-			pp = &(*pp)->hash_next;
-		if (*pp)
-			*pp = sk->hash_next;
-		sk->hash_next = NULL;
-		sk->hashed = false;
-	}
+	sk_hash_unlink(udp_hslot(ntohs(sk->sport)), sk);
 	sk->sport = 0;
 	sk->bound = false;
 }
