@@ -27,6 +27,7 @@
 #include "core/netdev.h"
 #include "core/softnet.h"
 #include "ctl/ctl.h"
+#include "drivers/impair.h"
 #include "ipc/session.h"
 #include "net/core/neighbour.h"
 #include "net/ipv4/devinet.h"
@@ -352,7 +353,7 @@ static int ctl_counter_add(Netstack__ShowReply *reply, const char *group,
 static int ctl_show_stats(Netstack__ShowReply *reply)
 {
 	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX + UDP_MIB_MAX +
-		     TCP_MIB_MAX + LINUX_MIB_MAX;
+		     TCP_MIB_MAX + LINUX_MIB_MAX + IMPAIR_NDIR * IMPAIR_STAT_MAX;
 	char name[sizeof("OutType255")];
 	unsigned int i;
 	int out, err;
@@ -406,6 +407,15 @@ static int ctl_show_stats(Netstack__ShowReply *reply)
 		err = ctl_counter_add(reply, "TcpExt", tcpext_mib_names[i], snmp_fold_tcpext(i), "");
 		if (err)
 			return err;
+	}
+	/* The test link impairment (net.netstack.impair.*), rx then tx. */
+	for (int d = 0; d < IMPAIR_NDIR; d++) {
+		for (i = 0; i < IMPAIR_STAT_MAX; i++) {
+			err = ctl_counter_add(reply, "Impair", impair_stat_name(d, i),
+					      impair_stat_fold(d, i), "");
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
