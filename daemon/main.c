@@ -28,6 +28,7 @@
 #include "core/softnet.h"
 #include "core/sysctl.h"
 #include "ctl/ctl.h"
+#include "drivers/impair.h"
 #include "drivers/loopback.h"
 #include "drivers/tap.h"
 #include "ipc/region.h"
@@ -483,6 +484,7 @@ int main(int argc, char **argv)
 
 	/* Every module registers its knobs before the file may set them. */
 	core_sysctl_init();
+	impair_init();
 	if (inet_init() < 0) {
 		fprintf(stderr, "netstackd: cannot initialise IPv4\n");
 		return 1;

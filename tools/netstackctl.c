@@ -641,7 +641,7 @@ static const struct ctl_object ctl_objects[] = {
 	  "the neighbour (ARP) cache",
 	  ctl_print_neigh, ctl_json_neigh },
 	{ "stats", NETSTACK__SHOW_WHAT__SHOW_STATS,
-	  "SNMP counters: Ip, Icmp, IcmpMsg, Arp, Udp, Tcp, TcpExt (like nstat); FRAG reassembly gauges",
+	  "SNMP counters: Ip, Icmp, IcmpMsg, Arp, Udp, Tcp, TcpExt (like nstat); FRAG reassembly gauges; Impair",
 	  ctl_print_stats, ctl_json_stats },
 	{ "drops", NETSTACK__SHOW_WHAT__SHOW_DROPS,
 	  "dropped packets counted by reason, most frequent first",

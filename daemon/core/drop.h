@@ -94,7 +94,9 @@
 	X(NEIGH_NOMEM, "neighbour table full")                                     \
 	X(TX_ERROR, "device transmit failed")                                      \
 	X(TX_HEADROOM, "no headroom to push a header")                             \
-	X(SHUTDOWN, "discarded at shutdown")
+	X(SHUTDOWN, "discarded at shutdown")                                      \
+	X(IMPAIR_LOSS, "lost by the test link impairment (net.netstack.impair.loss)") \
+	X(IMPAIR_OVERFLOW, "test link impairment's delay queue full (net.netstack.impair.limit)")
 
 enum skb_drop_reason {
 #define SKB_DROP_ENUM(name, text) SKB_DROP_REASON_##name,

@@ -27,6 +27,7 @@
 #include "core/netdev.h"
 #include "core/softnet.h"
 #include "ctl/ctl.h"
+#include "drivers/impair.h"
 #include "ipc/session.h"
 #include "net/core/neighbour.h"
 #include "net/ipv4/devinet.h"
@@ -353,7 +354,7 @@ static int ctl_counter_add(Netstack__ShowReply *reply, const char *group,
 static int ctl_show_stats(Netstack__ShowReply *reply)
 {
 	size_t max = IPSTATS_MIB_MAX + ICMP_MIB_MAX + 2 * 256 + ARP_MIB_MAX + UDP_MIB_MAX +
-		     TCP_MIB_MAX + LINUX_MIB_MAX + 2;
+		     TCP_MIB_MAX + LINUX_MIB_MAX + 2 + IMPAIR_NDIR * IMPAIR_STAT_MAX;
 	char name[sizeof("OutType255")];
 	unsigned int i;
 	int out, err;
@@ -412,7 +413,18 @@ static int ctl_show_stats(Netstack__ShowReply *reply)
 	err = ctl_counter_add(reply, "FRAG", "inuse", ip_frag_queues(), "");
 	if (!err)
 		err = ctl_counter_add(reply, "FRAG", "memory", ip_frag_mem(), "");
-	return err;
+	if (err)
+		return err;
+	/* The test link impairment (net.netstack.impair.*), rx then tx. */
+	for (int d = 0; d < IMPAIR_NDIR; d++) {
+		for (i = 0; i < IMPAIR_STAT_MAX; i++) {
+			err = ctl_counter_add(reply, "Impair", impair_stat_name(d, i),
+					      impair_stat_fold(d, i), "");
+			if (err)
+				return err;
+		}
+	}
+	return 0;
 }
 
 static int ctl_show_drops(Netstack__ShowReply *reply)

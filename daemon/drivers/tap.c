@@ -9,6 +9,10 @@
  * its irq's worker; any worker may write to any queue (a TAP write is one
  * atomic kernel call), but dev_queue_xmit picks the caller's own queue.
  * Only this file touches the fds and ioctls.
+ *
+ * With net.netstack.impair.dir set, frames pass through the test link
+ * impairment (drivers/impair.c) between the queue and the stack; held
+ * frames continue from the worker's timer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +32,7 @@
 #include "core/skb.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
+#include "drivers/impair.h"
 #include "drivers/tap.h"
 #include "drivers/tap_nl.h"
 #include "log.h"
@@ -69,6 +74,23 @@ static void tap_irq_handler(void *arg)
  * unmasks the irq) only after read() said the queue is empty, so the next
  * frame raises a new edge.
  */
+/* Impaired rx frames continue here: at once inside the poll ... */
+static void tap_rx_now(struct sk_buff *skb)
+{
+	napi_gro_receive(&skb->dev->rx[skb->queue_mapping].napi, skb);
+}
+
+/* ... or after the delay, from the timer, outside any NAPI poll. */
+static void tap_rx_later(struct sk_buff *skb)
+{
+	netif_receive_skb(skb);
+}
+
+static const struct impair_out tap_rx_impair_out = {
+	.now = tap_rx_now,
+	.later = tap_rx_later,
+};
+
 static int tap_napi_poll(struct napi_struct *napi, int budget)
 {
 	struct net_device *dev = napi->dev;
@@ -123,14 +145,18 @@ static int tap_napi_poll(struct napi_struct *napi, int budget)
 		}
 		if (skb->pkt_type == PACKET_MULTICAST || skb->pkt_type == PACKET_BROADCAST)
 			ns_counter_inc(&st->multicast);
-		napi_gro_receive(napi, skb);
+		if (impair_enabled(IMPAIR_RX))
+			impair_skb(skb, IMPAIR_RX, &tap_rx_impair_out);
+		else
+			napi_gro_receive(napi, skb);
 	}
 	if (work < budget && napi_complete_done(napi, work))
 		enable_irq(&rxq->irq);
 	return work;
 }
 
-static netdev_tx_t tap_xmit(struct sk_buff *skb, struct net_device *dev)
+/* Write one frame to the queue skb->queue_mapping; ndo_start_xmit's contract. */
+static netdev_tx_t tap_xmit_frame(struct sk_buff *skb, struct net_device *dev)
 {
 	struct tap_priv *tp = tap_priv(dev);
 	struct pcpu_netstats *st = dev_this_stats(dev);
@@ -154,6 +180,34 @@ static netdev_tx_t tap_xmit(struct sk_buff *skb, struct net_device *dev)
 	return NETDEV_TX_OK;
 }
 
+/*
+ * An impaired frame that may go: as dev_queue_xmit would, a full queue
+ * drops it (this also runs from the delay timer, with nobody to retry).
+ */
+static void tap_tx_impaired(struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
+
+	if (tap_xmit_frame(skb, dev) != NETDEV_TX_OK) {
+		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);
+		kfree_skb_reason(skb, SKB_DROP_REASON_TX_ERROR);
+	}
+}
+
+static const struct impair_out tap_tx_impair_out = {
+	.now = tap_tx_impaired,
+	.later = tap_tx_impaired,
+};
+
+static netdev_tx_t tap_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	if (impair_enabled(IMPAIR_TX)) {
+		impair_skb(skb, IMPAIR_TX, &tap_tx_impair_out);
+		return NETDEV_TX_OK;
+	}
+	return tap_xmit_frame(skb, dev);
+}
+
 static int tap_open(struct net_device *dev)
 {
 	return 0;
@@ -163,6 +217,8 @@ static int tap_stop(struct net_device *dev)
 {
 	for (unsigned int q = 0; q < dev->num_rx_queues; q++)
 		free_irq(&dev->rx[q].irq);
+	/* Frames still held for the delay would outlive the device. */
+	impair_flush_dev(dev);
 	return 0;
 }
 

@@ -6,7 +6,7 @@
  *
  * Each case writes its text to a temporary file.  sysctl lines are applied
  * to the registry at once, so the suite registers the tables the daemon
- * registers (core_sysctl_init, inet_init) first.
+ * registers (core_sysctl_init, impair_init, inet_init) first.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/sysctl.h"
+#include "drivers/impair.h"
 #include "log.h"
 #include "net/ipv4/af_inet.h"
 #include "nsconfig.h"
@@ -36,6 +37,7 @@ static int suite_setup(void **state)
 		return -1;
 	snprintf(path, sizeof(path), "%s/test.conf", tmpdir);
 	core_sysctl_init();
+	impair_init();
 	return inet_init();
 }
 
