@@ -247,13 +247,10 @@ static void report_status(char code, const char *msg)
 /* ---- start-up and shutdown ---------------------------------------------- */
 
 /*
- * Every client socket costs two eventfds and every client a memfd: take
- * the whole descriptor allowance (the hard limit), as servers do.
- */
-/*
- * Every stack socket costs two descriptors here (its notify and doorbell
- * eventfds), so 10,000 TCP connections need 20,000: raise the soft limit
- * to the hard one.  Returns the limit now in force.
+ * Every stack socket costs a descriptor here (its notify eventfd), every
+ * client a memfd and a doorbell eventfd per worker: take the whole
+ * descriptor allowance (the hard limit), as servers do.  Returns the
+ * limit now in force.
  */
 static rlim_t raise_nofile(void)
 {
@@ -274,11 +271,11 @@ static rlim_t raise_nofile(void)
 /* Once running: say how far the limit goes if one client could exhaust it. */
 static void report_nofile(rlim_t limit, const struct ns_config *cfg)
 {
-	if (limit != RLIM_INFINITY && limit < (rlim_t)cfg->client_max_sockets * 2 + 64)
+	if (limit != RLIM_INFINITY && limit < (rlim_t)cfg->client_max_sockets + 64)
 		ns_info("descriptor limit %llu: room for about %llu stack sockets in all, "
 			"fewer than client_max_sockets %u (raise LimitNOFILE or ulimit -Hn); "
 			"beyond it socket() fails with ENFILE",
-			(unsigned long long)limit, (unsigned long long)limit / 2,
+			(unsigned long long)limit, (unsigned long long)limit - 64,
 			cfg->client_max_sockets);
 }
 

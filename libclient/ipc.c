@@ -123,7 +123,7 @@ static int ns_ipc_xfer(struct ns_session *s, int fd, Netstack__Request *req, Net
 		       int *fds, unsigned int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(8 * sizeof(int))];
+		char buf[CMSG_SPACE((1 + NS_SHM_MAX_BELLS) * sizeof(int))];
 		struct cmsghdr align;
 	} cmsg;
 	struct iovec iov = { .iov_base = s->buf, .iov_len = NS_IPC_MAX_MSG };
@@ -224,6 +224,35 @@ int ns_ipc_simple(struct ns_session *s, Netstack__Request *req, Netstack__Reply 
 	return err;
 }
 
+/*
+ * Check the doorbells the region header describes against the @n
+ * descriptors that came with the Hello reply, and take them over
+ * (their slots in @fds become -1).  0 or -EPROTO.
+ */
+static int ns_ipc_take_bells(struct ns_session *s, int *fds, unsigned int n)
+{
+	const struct ns_shm_hdr *h = s->region;
+	uint32_t nr = h->nr_bells, slots = h->bell_slots;
+	uint64_t stride = h->bell_stride, off = h->bells_off;
+
+	if (nr == 0 || nr > n || slots != s->size / NS_SHM_PAGE || stride != ns_bell_size(slots) ||
+	    off % 64 || off > s->size || (s->size - off) / stride < nr)
+		return -EPROTO;
+	for (unsigned int i = 0; i < nr; i++)
+		if (fds[i] < 0)
+			return -EPROTO;
+	for (unsigned int i = 0; i < nr; i++) {
+		s->bell_fd[i] = fds[i];
+		fds[i] = -1;
+		ns_fd_install(s->bell_fd[i], &ns_internal_file);
+	}
+	s->nbells = nr;
+	s->bell_slots = slots;
+	s->bell_stride = (uint32_t)stride;
+	s->bells_off = off;
+	return 0;
+}
+
 /* Hello on @fd.  Fills @s (token, region if @attach_token is 0).  0 or -errno. */
 static int ns_ipc_hello(struct ns_session *s, int fd, uint64_t attach_token,
 			uint64_t *attach_socks, size_t n_attach, const char **why)
@@ -231,6 +260,7 @@ static int ns_ipc_hello(struct ns_session *s, int fd, uint64_t attach_token,
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__Hello hello = NETSTACK__HELLO__INIT;
 	Netstack__Reply *reply = NULL;
+	int fds[1 + NS_SHM_MAX_BELLS];
 	struct stat st;
 	void *region;
 	int memfd = -1;
@@ -245,7 +275,8 @@ static int ns_ipc_hello(struct ns_session *s, int fd, uint64_t attach_token,
 	req.body_case = NETSTACK__REQUEST__BODY_HELLO;
 	req.hello = &hello;
 	req.seq = 1;
-	err = ns_ipc_xfer(s, fd, &req, &reply, &memfd, 1);
+	err = ns_ipc_xfer(s, fd, &req, &reply, fds, 1 + NS_SHM_MAX_BELLS);
+	memfd = fds[0];
 	if (err) {
 		*why = err == EPROTO ? "malformed reply to Hello" : "connection closed during Hello";
 		return -err;
@@ -280,15 +311,20 @@ static int ns_ipc_hello(struct ns_session *s, int fd, uint64_t attach_token,
 	if (s->region->magic != NS_SHM_MAGIC || s->region->version != NS_SHM_LAYOUT_VERSION ||
 	    s->region->size != s->size) {
 		*why = "shared-memory region has the wrong magic, version or size";
-		munmap(region, s->size);
-		s->region = NULL;
-		goto out_free;
+		goto out_unmap;
+	}
+	if (ns_ipc_take_bells(s, fds + 1, NS_SHM_MAX_BELLS) < 0) {
+		*why = "no usable doorbells in the Hello reply";
+		goto out_unmap;
 	}
 	err = 0;
+	goto out_free;
 
+out_unmap:
+	munmap(region, s->size);
+	s->region = NULL;
 out_free:
-	if (memfd >= 0)
-		REAL(close)(memfd);
+	ns_close_fds(fds, 1 + NS_SHM_MAX_BELLS);
 	netstack__reply__free_unpacked(reply, NULL);
 	return err;
 }
@@ -415,7 +451,13 @@ void ns_ipc_atfork_child(void)
 		return;
 	ns_sock_collect_ids(s, &ids, &n);
 	if (n == 0) {
-		/* Nothing inherited: a fresh session on first use. */
+		/* Nothing inherited: a fresh session on first use; no socket
+		 * can ring the old doorbells, so their descriptors go. */
+		for (unsigned int i = 0; i < s->nbells; i++) {
+			ns_file_put(ns_fd_remove(s->bell_fd[i]));
+			REAL(close)(s->bell_fd[i]);
+		}
+		s->nbells = 0;
 		ns_session_kill(s);
 		ns_sess_cur = NULL;
 		free(ids);

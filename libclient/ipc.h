@@ -33,6 +33,11 @@ struct ns_session {
 	struct ns_shm_hdr *region;      /* mapped MAP_SHARED, size bytes */
 	uint64_t size;
 	uint32_t max_sockets;
+	/* Doorbells (proto/shm.h): eventfds and bitmaps, one per daemon worker. */
+	unsigned int nbells;
+	int bell_fd[NS_SHM_MAX_BELLS];
+	uint32_t bell_slots, bell_stride;
+	uint64_t bells_off;
 	int dead;                       /* atomic: daemon gone or protocol broken */
 	pthread_mutex_t lock;           /* one request at a time */
 	uint64_t seq;                   /* under lock */
@@ -45,6 +50,13 @@ struct ns_session {
  * (one line on stderr the first time; see ns_ipc_unreachable_errno).
  */
 struct ns_session *ns_session_get(int *err);
+
+/* Doorbell @i's bitmap (i < s->nbells, checked at Hello). */
+static inline struct ns_shm_bell *ns_session_bell(struct ns_session *s, uint32_t i)
+{
+	return (struct ns_shm_bell *)((char *)s->region + s->bells_off +
+				      (uint64_t)i * s->bell_stride);
+}
 
 /* True if @s can no longer be used (daemon gone, or told us it stopped). */
 bool ns_session_dead(struct ns_session *s);

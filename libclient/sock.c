@@ -25,8 +25,6 @@
 #include "sock.h"
 #include "stream_ring.h"
 
-/* The doorbells: descriptors the application must not close. */
-static struct ns_file ns_doorbell_file = { .kind = NS_FILE_INTERNAL, .refs = 1 << 30 };
 
 bool ns_sock_is_stack(int domain, int type)
 {
@@ -60,10 +58,6 @@ static void ns_sock_release(struct ns_file *f)
 		req.close = &cr;
 		(void)ns_ipc_simple(s->sess, &req, NULL);
 	}
-	if (s->doorbell_fd >= 0) {
-		ns_file_put(ns_fd_remove(s->doorbell_fd));
-		REAL(close)(s->doorbell_fd);
-	}
 	for (o = s->optlog; o; o = next) {
 		next = o->next;
 		free(o);
@@ -83,6 +77,12 @@ static int ns_sock_map(struct ns_sock *s, uint64_t off, int kind)
 	shm = ns_shm_sock(sess->region, off);
 	if (shm->magic != NS_SOCK_MAGIC || shm->sock_id != s->id || (int)shm->kind != kind)
 		return -EPROTO;
+	/* The doorbell: the owner worker's, and our own control block's bit. */
+	if (shm->bell >= sess->nbells || shm->slot != off / NS_SHM_PAGE ||
+	    shm->slot >= sess->bell_slots)
+		return -EPROTO;
+	s->bell = shm->bell;
+	s->slot = shm->slot;
 	if (!ns_ring_view_init(&s->rx, &shm->rx, sess->region, sess->size, shm->rx_off,
 			       shm->rx_size) ||
 	    !ns_ring_view_init(&s->tx, &shm->tx, sess->region, sess->size, shm->tx_off,
@@ -115,21 +115,20 @@ static void ns_sock_close_id(struct ns_session *sess, uint64_t id)
 	(void)ns_ipc_simple(sess, &req, NULL);
 }
 
-int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fds[2],
+int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fd,
 		  int domain, int type, int protocol, int flags, struct ns_sock **out)
 {
 	struct ns_sock *s;
-	int err, fd;
+	int err;
 
-	if (fds[0] < 0 || fds[1] < 0) {
+	if (fd < 0) {
 		/* Our descriptor table was full when the reply came (MSG_CTRUNC). */
-		ns_close_fds(fds, 2);
 		ns_sock_close_id(sess, id);
 		return -EMFILE;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		ns_close_fds(fds, 2);
+		REAL(close)(fd);
 		ns_sock_close_id(sess, id);
 		return -ENOMEM;
 	}
@@ -140,7 +139,6 @@ int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fd
 	s->domain = domain;
 	s->type = type;
 	s->protocol = protocol ? protocol : type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
-	s->doorbell_fd = -1;
 	s->nonblock = !!(flags & SOCK_NONBLOCK);
 	s->nfds = 1;
 	/* inet_create: IPPROTO_RAW sockets always carry their own IP header. */
@@ -149,14 +147,11 @@ int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fd
 	err = ns_sock_map(s, shm_off, type == SOCK_STREAM ? NS_SOCK_STREAM : NS_SOCK_DGRAM);
 	if (err) {
 		ns_sock_put(s);         /* tells the daemon */
-		ns_close_fds(fds, 2);
+		REAL(close)(fd);
 		return err;
 	}
-	s->doorbell_fd = fds[1];
-	ns_fd_install(s->doorbell_fd, &ns_doorbell_file);
 
 	/* The notify eventfd never blocks; O_NONBLOCK is ours to emulate. */
-	fd = fds[0];
 	REAL(fcntl)(fd, F_SETFL, O_RDWR | O_NONBLOCK);
 	if (!(flags & SOCK_CLOEXEC))
 		REAL(fcntl)(fd, F_SETFD, 0);
@@ -182,7 +177,7 @@ int ns_sock_create(int domain, int type, int protocol)
 	int base = type & ~flags;
 	struct ns_session *sess;
 	uint64_t id, off;
-	int fds[2], err;
+	int fd = -1, err;
 
 	sess = ns_session_get(&err);
 	if (!sess)
@@ -192,24 +187,24 @@ int ns_sock_create(int domain, int type, int protocol)
 	sr.protocol = protocol;
 	req.body_case = NETSTACK__REQUEST__BODY_SOCKET;
 	req.socket = &sr;
-	err = ns_ipc_call(sess, &req, &reply, fds, 2);
+	err = ns_ipc_call(sess, &req, &reply, &fd, 1);
 	if (err)
 		return -ENETDOWN;
 	if (reply->error) {
 		err = reply->error > 0 && reply->error < 4096 ? -reply->error : -EPROTO;
 		netstack__reply__free_unpacked(reply, NULL);
-		ns_close_fds(fds, 2);
+		ns_close_fds(&fd, 1);
 		return err;
 	}
 	if (reply->body_case != NETSTACK__REPLY__BODY_SOCKET || !reply->socket) {
 		netstack__reply__free_unpacked(reply, NULL);
-		ns_close_fds(fds, 2);
+		ns_close_fds(&fd, 1);
 		return -EPROTO;
 	}
 	id = reply->socket->sock_id;
 	off = reply->socket->shm_offset;
 	netstack__reply__free_unpacked(reply, NULL);
-	return ns_sock_adopt(sess, id, off, fds, domain, base, protocol, flags, NULL);
+	return ns_sock_adopt(sess, id, off, fd, domain, base, protocol, flags, NULL);
 }
 
 int ns_sock_close_fd(int fd)

@@ -1,6 +1,6 @@
 /*
  * A stack socket as this process sees it: the daemon's socket id, the
- * control block and rings in the session's region, the doorbell, and the
+ * control block and rings in the session's region, its doorbell, and the
  * state the library keeps itself (O_NONBLOCK, timeouts, options that shape
  * recvmsg's control messages).  One struct ns_sock per socket, shared by
  * every descriptor dup'd from it (the fd table holds the references).
@@ -71,7 +71,7 @@ struct ns_sock {
 	struct ns_sock_shm *shm;        /* control block in the region */
 	struct ns_ring_view rx, tx;     /* our own views, validated at creation */
 	uint32_t max_dgram;
-	int doorbell_fd;
+	uint32_t bell, slot;            /* its doorbell and bit (validated) */
 
 	/* Atomics (any thread): */
 	int nonblock;                   /* O_NONBLOCK of the open file */
@@ -135,14 +135,14 @@ int ns_sock_addr_req(struct ns_sock *s, bool connect, const struct sockaddr *add
 
 /*
  * Turn a socket the daemon made (SocketReply or AcceptReply: @id, the
- * control block at @shm_off, @fds = notify and doorbell eventfds, which
- * this takes over) into a descriptor with @flags (SOCK_NONBLOCK,
- * SOCK_CLOEXEC).  The notify eventfd becomes the application's fd.
+ * control block at @shm_off, @fd = its notify eventfd, which this takes
+ * over) into a descriptor with @flags (SOCK_NONBLOCK, SOCK_CLOEXEC).  The
+ * notify eventfd becomes the application's fd.
  * Returns it and, if @out, the socket with a reference for the caller
  * (ns_sock_put), or -errno after closing the socket on the daemon and the
  * fds (EMFILE if the descriptors did not arrive).
  */
-int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fds[2],
+int ns_sock_adopt(struct ns_session *sess, uint64_t id, uint64_t shm_off, int fd,
 		  int domain, int type, int protocol, int flags, struct ns_sock **out);
 
 /* Close the descriptors in @fds that are open (>= 0). */
@@ -192,6 +192,9 @@ unsigned int ns_stream_poll(struct ns_sock *s);
 /* Waiting (wait.c). */
 void ns_sock_lock(struct ns_sock *s);
 void ns_sock_unlock(struct ns_sock *s);
+/* Mark @s in its doorbell's bitmap and ring the doorbell if nobody did. */
+void ns_sock_ring(struct ns_sock *s);
+
 /* After producing into tx: ring the doorbell if the daemon asked (need_kick). */
 void ns_sock_kick(struct ns_sock *s);
 /* Readiness as poll(2) bits (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP...). */

@@ -213,20 +213,16 @@ int ns_stream_connect(struct ns_sock *s, int fd, const struct sockaddr *addr, so
  * Would two more descriptors fit?  The kernel fails accept() with EMFILE
  * before it takes a connection off the queue; the daemon has already
  * taken it once the reply is on its way, and descriptors that do not fit
- * are lost with it.  So look first (two: the socket and its doorbell).
+ * are lost with it.  So look first (one: the socket's notify eventfd).
  */
 static int ns_fds_available(int fd)
 {
-	int a = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0), b, err;
+	int a = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
 
 	if (a < 0)
 		return -errno;
-	b = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
-	err = b < 0 ? -errno : 0;
 	REAL(close)(a);
-	if (b >= 0)
-		REAL(close)(b);
-	return err;
+	return 0;
 }
 
 /* One Accept request: the new descriptor, or -errno (-EAGAIN: queue empty). */
@@ -239,24 +235,24 @@ static int ns_stream_accept_one(struct ns_sock *s, struct sockaddr *addr, sockle
 	struct sockaddr_storage peer;
 	socklen_t peerlen = 0;
 	struct ns_sock *c;
-	int fds[2], err, nfd;
+	int nfd_in = -1, err, nfd;
 
 	ar.sock_id = s->id;
 	req.body_case = NETSTACK__REQUEST__BODY_ACCEPT;
 	req.accept = &ar;
-	err = ns_ipc_call(s->sess, &req, &reply, fds, 2);
+	err = ns_ipc_call(s->sess, &req, &reply, &nfd_in, 1);
 	if (err)
 		return -ECONNABORTED;   /* the daemon is gone */
 	if (reply->error) {
 		err = reply->error > 0 && reply->error < 4096 ? -reply->error : -EPROTO;
 		netstack__reply__free_unpacked(reply, NULL);
-		ns_close_fds(fds, 2);
+		ns_close_fds(&nfd_in, 1);
 		return err;
 	}
 	if (reply->body_case != NETSTACK__REPLY__BODY_ACCEPT || !reply->accept ||
 	    reply->accept->peer.len > sizeof(peer)) {
 		netstack__reply__free_unpacked(reply, NULL);
-		ns_close_fds(fds, 2);
+		ns_close_fds(&nfd_in, 1);
 		return -EPROTO;
 	}
 	memset(&peer, 0, sizeof(peer));
@@ -264,7 +260,7 @@ static int ns_stream_accept_one(struct ns_sock *s, struct sockaddr *addr, sockle
 		memcpy(&peer, reply->accept->peer.data, reply->accept->peer.len);
 		peerlen = (socklen_t)reply->accept->peer.len;
 	}
-	nfd = ns_sock_adopt(s->sess, reply->accept->sock_id, reply->accept->shm_offset, fds,
+	nfd = ns_sock_adopt(s->sess, reply->accept->sock_id, reply->accept->shm_offset, nfd_in,
 			    s->domain, SOCK_STREAM, s->protocol, flags, &c);
 	netstack__reply__free_unpacked(reply, NULL);
 	if (nfd < 0)
@@ -523,10 +519,8 @@ static int ns_iov_len_unused(const struct iovec *iov, size_t n, size_t *total)
 /* We consumed from rx: if the daemon asked (window update due), ring. */
 static void ns_stream_consumed(struct ns_sock *s)
 {
-	uint64_t one = 1;
-
 	if (atomic_exchange_explicit(&s->shm->rx_kick, 0, memory_order_seq_cst))
-		(void)!REAL(write)(s->doorbell_fd, &one, sizeof(one));
+		ns_sock_ring(s);
 }
 
 ssize_t ns_stream_recvmsg(struct ns_sock *s, int fd, struct msghdr *msg, int flags)

@@ -121,8 +121,6 @@ unsigned int ns_sock_poll(struct ns_sock *s)
 
 void ns_sock_kick(struct ns_sock *s)
 {
-	uint64_t one = 1;
-
 	/*
 	 * shm.h: publish prod (release), then read the daemon's flag with a
 	 * seq_cst read-modify-write.  The daemon sets need_kick with an
@@ -130,7 +128,17 @@ void ns_sock_kick(struct ns_sock *s)
 	 * see its 1, or its exchange reads ours and then sees our prod.
 	 */
 	if (atomic_fetch_or_explicit(&s->shm->need_kick, 0, memory_order_seq_cst))
-		(void)!REAL(write)(s->doorbell_fd, &one, sizeof(one));
+		ns_sock_ring(s);
+}
+
+void ns_sock_ring(struct ns_sock *s)
+{
+	struct ns_session *sess = s->sess;
+	uint64_t one = 1;
+
+	/* shm.h: mark our slot; write the eventfd only if nobody rang it since. */
+	if (ns_bell_mark(ns_session_bell(sess, s->bell), sess->bell_slots, s->slot))
+		(void)!REAL(write)(sess->bell_fd[s->bell], &one, sizeof(one));
 }
 
 void ns_sock_want(struct ns_sock *s, uint32_t wait_bits)

@@ -36,13 +36,24 @@
  * listener counts accept()able connections in accept_q and wakes
  * NS_WAIT_RX waiters when it grows.
  *
- * Wake-ups (eventfds, passed with SCM_RIGHTS in SocketReply):
- *   - notify fd: the socket's file descriptor in the application.  The
- *     daemon writes it when it changed the socket in a way the client asked
- *     to hear about (client_wait bits), and sets notify_pending first so
- *     that it writes at most once until the client drains the eventfd.
- *   - doorbell fd: the client writes it after producing into tx when
- *     need_kick is set (the daemon is not polling this ring).
+ * Wake-ups (eventfds, passed with SCM_RIGHTS):
+ *   - notify fd (one per socket, in SocketReply/AcceptReply): the socket's
+ *     file descriptor in the application.  The daemon writes it when it
+ *     changed the socket in a way the client asked to hear about
+ *     (client_wait bits), and sets notify_pending first so that it writes
+ *     at most once until the client drains the eventfd.
+ *   - doorbells (one per daemon worker and region, in HelloReply after the
+ *     memfd): the client rings the owner worker's doorbell (control block
+ *     field bell) after producing into tx when need_kick is set (the
+ *     daemon is not polling this ring), or after consuming from rx when
+ *     rx_kick was set.  To say which socket, it first marks the socket's
+ *     slot in that doorbell's bitmap in the region (ns_bell_mark below):
+ *     the bit, then the summary bit over its word, then an exchange of
+ *     rung to 1; only if rung was 0 does it write the eventfd.  The daemon,
+ *     woken, drains the eventfd, exchanges rung to 0, then takes summary
+ *     words and bit words with exchanges to 0 and serves every marked slot
+ *     that it knows as a socket of its own.  So a socket costs one
+ *     descriptor on each side, and kicks of many sockets share one write.
  * Both sides follow the same pattern to never lose a wake-up: publish
  * (store prod / set client_wait), then read the other side's flag with a
  * seq_cst read-modify-write on that same flag (two RMWs on one variable are
@@ -65,7 +76,7 @@
 #include <stdint.h>
 
 #define NS_SHM_MAGIC 0x4e53484du       /* "NSHM" */
-#define NS_SHM_LAYOUT_VERSION 2u
+#define NS_SHM_LAYOUT_VERSION 3u
 #define NS_SOCK_MAGIC 0x4e53534bu      /* "NSSK" */
 #define NS_SHM_PAGE 4096u
 
@@ -74,8 +85,17 @@ struct ns_shm_hdr {
 	uint32_t version;
 	uint64_t size;                  /* bytes in the region */
 	_Atomic uint32_t daemon_alive;  /* 0 once the daemon shut down */
-	uint32_t reserved[11];
+	uint32_t nr_bells;              /* doorbells: one per daemon worker */
+	uint64_t bells_off;             /* their bitmaps (struct ns_shm_bell) */
+	uint32_t bell_stride;           /* bytes from one doorbell's to the next */
+	uint32_t bell_slots;            /* bits in each bitmap: region pages */
+	uint32_t reserved[5];
 };
+
+_Static_assert(sizeof(struct ns_shm_hdr) == 64, "ns_shm_hdr layout");
+
+/* Most doorbells a region has (the daemon's most workers). */
+#define NS_SHM_MAX_BELLS 64u
 
 struct ns_ring {
 	_Alignas(64) _Atomic uint64_t prod;
@@ -118,7 +138,8 @@ struct ns_sock_shm {
 	uint32_t tx_size;               /* power of two */
 	uint64_t tx_off;
 	uint32_t max_dgram;             /* largest payload accepted on tx */
-	uint32_t reserved0;
+	uint32_t bell;                  /* the doorbell to ring: owner worker */
+	uint32_t slot;                  /* this socket's bit in its bitmap */
 
 	/* Line 1: daemon writes while the socket lives. */
 	_Alignas(64) _Atomic uint32_t state;   /* NS_SS_* */
@@ -156,6 +177,55 @@ struct ns_sock_shm {
 };
 
 _Static_assert(sizeof(struct ns_sock_shm) <= NS_SHM_PAGE, "control block fits a page");
+
+/* Doorbells --------------------------------------------------------------- */
+
+/*
+ * One doorbell's bitmap in the region: rung, then ns_bell_sum_words()
+ * summary words (bit j of word i: bit word i * 64 + j may be non-zero),
+ * then ns_bell_bit_words() bit words (bit j of word i: slot i * 64 + j).
+ * A socket's slot is its control block's offset / NS_SHM_PAGE.
+ */
+struct ns_shm_bell {
+	_Alignas(64) _Atomic uint32_t rung;     /* 1: the eventfd was written and
+						 * the daemon has not scanned yet */
+	uint32_t reserved[15];
+	_Atomic uint64_t words[];
+};
+
+static inline uint32_t ns_bell_bit_words(uint32_t slots)
+{
+	return (slots + 63) / 64;
+}
+
+static inline uint32_t ns_bell_sum_words(uint32_t slots)
+{
+	return (ns_bell_bit_words(slots) + 63) / 64;
+}
+
+/* Bytes one doorbell's bitmap takes, rounded to a cache line. */
+static inline uint64_t ns_bell_size(uint32_t slots)
+{
+	uint64_t n = sizeof(struct ns_shm_bell) +
+		     8ull * (ns_bell_sum_words(slots) + ns_bell_bit_words(slots));
+
+	return (n + 63) & ~63ull;
+}
+
+/*
+ * Mark @slot (< @slots) in @b.  Returns true if the caller must write the
+ * doorbell's eventfd (nobody rang it since the daemon's last scan).
+ */
+static inline int ns_bell_mark(struct ns_shm_bell *b, uint32_t slots, uint32_t slot)
+{
+	_Atomic uint64_t *sum = b->words;
+	_Atomic uint64_t *bits = b->words + ns_bell_sum_words(slots);
+	uint32_t w = slot / 64;
+
+	atomic_fetch_or_explicit(&bits[w], 1ull << (slot % 64), memory_order_seq_cst);
+	atomic_fetch_or_explicit(&sum[w / 64], 1ull << (w % 64), memory_order_seq_cst);
+	return atomic_exchange_explicit(&b->rung, 1, memory_order_seq_cst) == 0;
+}
 
 /* Datagram records ------------------------------------------------------- */
 

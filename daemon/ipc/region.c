@@ -30,6 +30,7 @@
 #include "core/debug.h"
 #include "ipc/region.h"
 #include "log.h"
+#include "net/sock_bell.h"
 #include "proto/shm.h"
 
 /* Runs of at least this many pages are zeroed by hole punching. */
@@ -52,6 +53,8 @@ struct ns_region {
 	size_t nallocated;
 	size_t first_free;              /* no free page below this index */
 	uint64_t *bitmap;
+	struct sock_bells *bells;       /* the sockets' doorbells, if added */
+	uint64_t bells_off, bells_bytes;
 };
 
 static LIST_HEAD(, ns_region) region_list = LIST_HEAD_INITIALIZER(region_list);
@@ -158,6 +161,10 @@ void region_put(struct ns_region *r)
 	NS_ASSERT(r->refs > 0);
 	if (--r->refs)
 		return;
+	if (r->bells) {
+		sock_bells_destroy(r->bells);
+		region_free(r, r->bells_off, r->bells_bytes);
+	}
 	if (r->nallocated)
 		ns_log(NS_LOG_WARNING, "ipc: region freed with %zu pages still allocated",
 		       r->nallocated);
@@ -166,6 +173,33 @@ void region_put(struct ns_region *r)
 	close(r->fd);
 	free(r->bitmap);
 	free(r);
+}
+
+int region_add_bells(struct ns_region *r, unsigned int nr)
+{
+	uint32_t slots = (uint32_t)(r->size / NS_SHM_PAGE);
+	uint64_t bytes = sock_bells_shm_size(slots, nr), off;
+	int err;
+
+	if (r->bells)
+		return -EBUSY;
+	err = region_alloc(r, bytes, &off);
+	if (err)
+		return err;
+	r->bells = sock_bells_create(r->base, off, slots, nr);
+	if (!r->bells) {
+		err = -errno;
+		region_free(r, off, bytes);
+		return err;
+	}
+	r->bells_off = off;
+	r->bells_bytes = bytes;
+	return 0;
+}
+
+struct sock_bells *region_bells(const struct ns_region *r)
+{
+	return r->bells;
 }
 
 int region_fd(const struct ns_region *r)

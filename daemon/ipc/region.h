@@ -37,6 +37,18 @@ void region_get(struct ns_region *r);
  */
 void region_put(struct ns_region *r);
 
+struct sock_bells;
+
+/*
+ * Give the region its sockets' doorbells (net/sock_bell.h): @nr of them
+ * (one per worker), their bitmaps allocated in the region.  They live as
+ * long as the region.  0 or -errno.
+ */
+int region_add_bells(struct ns_region *r, unsigned int nr);
+
+/* The doorbells, or NULL before region_add_bells(). */
+struct sock_bells *region_bells(const struct ns_region *r);
+
 /* The memfd, to pass to the client; the region keeps ownership. */
 int region_fd(const struct ns_region *r);
 

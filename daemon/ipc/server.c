@@ -53,7 +53,7 @@
 #define IPC_MAX_RX_FDS 253          /* the kernel's SCM_MAX_FD */
 #define IPC_ACCEPT_PAUSE_MS 100     /* back-off when out of file descriptors */
 #define IPC_PROGRAM_LEN SESSION_PROGRAM_LEN
-#define IPC_MAX_TX_FDS 2            /* most descriptors sent with one reply */
+#define IPC_MAX_TX_FDS (1 + NS_SHM_MAX_BELLS) /* most descriptors sent with one reply */
 
 /* One peer.  Lives on its server's list from accept until ipc_conn_close. */
 struct ipc_conn {

@@ -43,6 +43,8 @@
 #include "ipc/region.h"
 #include "ipc/session.h"
 #include "log.h"
+#include "core/softnet.h"
+#include "net/sock_bell.h"
 #include "net/socket.h"
 
 #define SESSION_MIN_BUCKETS 16u
@@ -323,8 +325,19 @@ struct session *session_hello(const Netstack__Hello *hello, const struct session
 			session_fail(out, err, "cannot create the shared-memory region: %s", why);
 			goto err_free;
 		}
+		err = region_add_bells(s->region, nr_workers > 0 ? (unsigned int)nr_workers : 1);
+		if (err) {
+			ns_log(NS_LOG_WARNING, "ipc: pid %d: cannot create the doorbells: %s",
+			       (int)peer->pid, strerror(-err));
+			session_fail(out, -err == EMFILE ? ENFILE : -err,
+				     "cannot create the doorbells: %s", strerror(-err));
+			region_put(s->region);
+			goto err_free;
+		}
 		out->fds[0] = region_fd(s->region);
 		out->nfds = 1;
+		for (unsigned int i = 0; i < sock_bells_count(region_bells(s->region)); i++)
+			out->fds[out->nfds++] = sock_bells_fd(region_bells(s->region), i);
 	}
 
 	netstack__hello_reply__init(&out->body.hello);
@@ -391,10 +404,11 @@ static void session_unplace(struct sess_sock *ss)
 /*
  * Give @sk its place in @s's region: a control block and rings of
  * ss->rx_size / ss->tx_size bytes (set by the caller from the socket
- * layer), a notify and a doorbell eventfd, attach it (sock_attach) and put
- * it in @s's table with the preallocated @ss and @e, which the table then
- * owns together with the caller's socket reference.  The eventfds go into
- * @out->fds (notify first) for the reply.  Shared by socket() and
+ * layer), a notify eventfd, attach it (sock_attach, which binds its slot
+ * in the region's doorbells) and put it in @s's table with the
+ * preallocated @ss and @e, which the table then owns together with the
+ * caller's socket reference.  The eventfd goes into @out->fds for the
+ * reply.  Shared by socket() and
  * accept(), which differ only in where the socket comes from.
  *
  * Returns 0, or -1 after failing @out (ENOBUFS: region full; ENFILE and
@@ -405,7 +419,7 @@ static int session_place(struct session *s, struct sock *sk, struct sess_sock *s
 			 struct sess_ent *e, struct session_reply *out)
 {
 	unsigned char *base = region_base(s->region);
-	int nfd, dfd, err;
+	int nfd, err;
 
 	if (!session_ring_size_ok(ss->rx_size) || !session_ring_size_ok(ss->tx_size)) {
 		ns_log(NS_LOG_ERR, "ipc: socket layer asked for rings of %u/%u bytes",
@@ -430,17 +444,11 @@ static int session_place(struct session *s, struct sock *sk, struct sess_sock *s
 		err = errno;
 		goto err_eventfd;
 	}
-	dfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (dfd < 0) {
-		err = errno;
-		close(nfd);
-		goto err_eventfd;
-	}
 	err = sock_attach(sk, ns_shm_sock(base, ss->cb_off), ss->cb_off,
 			  base + ss->rx_off, ss->rx_off, ss->rx_size,
-			  base + ss->tx_off, ss->tx_off, ss->tx_size, nfd, dfd);
+			  base + ss->tx_off, ss->tx_off, ss->tx_size, nfd,
+			  region_bells(s->region));
 	if (err) {
-		close(dfd);
 		close(nfd);
 		session_fail(out, -err, "cannot attach the socket: %s", strerror(-err));
 		goto err_unplace;
@@ -448,8 +456,7 @@ static int session_place(struct session *s, struct sock *sk, struct sess_sock *s
 	ss->holders = 1;
 	session_insert(s, e, ss);
 	out->fds[0] = nfd;
-	out->fds[1] = dfd;
-	out->nfds = 2;
+	out->nfds = 1;
 	return 0;
 
 err_eventfd:

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "netstack.pb-c.h"
+#include "proto/shm.h"
 
 struct session;
 
@@ -52,7 +53,7 @@ struct session_reply {
 		Netstack__RecvErrReply recverr;
 		Netstack__AcceptReply accept;
 	} body;
-	int fds[2];
+	int fds[1 + NS_SHM_MAX_BELLS];
 	unsigned int nfds;
 	char message[160];
 	union {

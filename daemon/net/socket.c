@@ -12,13 +12,13 @@
  * protocol state.  sock_wake() and sock_set_error() may run on any worker
  * (the receive path).  Locks: sock_list_lock (the list of all sockets:
  * creation, close, sock_dump) and sock_lookup_lock (see socket.h), taken
- * in that order; the doorbell irq is registered and freed on the owner.
+ * in that order; the doorbell slot is bound and unbound on the owner.
  *
  * Lifetime.  The last sock_put() unlinks the socket from the list, then
  * on its owner releases it (the protocol unhashes it under the lookup
- * lock, so no receive path can still hold it), frees the doorbell irq and
- * defers the freeing of the memory to the end of the owner's event batch
- * (softnet_defer): a doorbell event may already sit in that batch.
+ * lock, so no receive path can still hold it), unbinds its doorbell slot
+ * and defers the freeing of the memory to the end of the owner's event
+ * batch (softnet_defer): a doorbell scan may be running in that batch.
  */
 #include <errno.h>
 #include <limits.h>
@@ -40,6 +40,7 @@
 #include "net/ipv4/raw.h"
 #include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
+#include "net/sock_bell.h"
 #include "net/socket.h"
 
 /* ---- sysctls ---------------------------------------------------------------- */
@@ -229,8 +230,7 @@ int sock_create_cred(const struct sock_cred *cred, int domain, int type, int pro
 	sk->rcvbuf = (int)sysctl_read(&sysctl_rmem_default);
 	sk->sndbuf = (int)sysctl_read(&sysctl_wmem_default);
 	sk->notify_fd = -1;
-	sk->doorbell_fd = -1;
-	sk->doorbell_irq.fd = -1;
+	sk->bells = NULL;
 	pthread_mutex_init(&sk->rx_lock, NULL);
 
 	/* A doubled SO_RCVBUF of rmem_default fits; a largest datagram always fits. */
@@ -256,16 +256,10 @@ int sock_create_cred(const struct sock_cred *cred, int domain, int type, int pro
 
 /* ---- shared memory ----------------------------------------------------------- */
 
-void sock_doorbell_handler(void *arg)
+void sock_doorbell_handler(struct sock *sk)
 {
-	struct sock *sk = arg;
-	eventfd_t v;
-
 	if (sk->closing)
 		return;
-	/* Drain the count: with edge-triggered epoll the next ring is a new edge. */
-	if (sk->doorbell_fd >= 0)
-		(void)eventfd_read(sk->doorbell_fd, &v);
 	if (sk->ops->tx_ready)
 		sk->ops->tx_ready(sk);
 }
@@ -277,7 +271,8 @@ struct sock_attach_args {
 	unsigned char *rx_data, *tx_data;
 	uint64_t rx_off, tx_off;
 	uint32_t rx_size, tx_size;
-	int notify_fd, doorbell_fd;
+	int notify_fd;
+	struct sock_bells *bells;
 	int ret;
 };
 
@@ -292,7 +287,6 @@ static void sock_attach_on_owner(void *arg)
 	struct sock *sk = a->sk;
 	struct ns_sock_shm *shm = a->shm;
 	uint32_t max = sk->ops->max_dgram ? sk->ops->max_dgram : NS_DGRAM_MAX;
-	char name[32];
 
 	if (ns_dgram_record_size(max) > a->tx_size)
 		max = (a->tx_size - (uint32_t)sizeof(struct ns_dgram)) & ~(NS_DGRAM_ALIGN - 1);
@@ -305,6 +299,8 @@ static void sock_attach_on_owner(void *arg)
 	shm->tx_off = a->tx_off;
 	shm->tx_size = a->tx_size;
 	shm->max_dgram = max;
+	shm->bell = (uint32_t)sk->owner_cpu;
+	shm->slot = (uint32_t)(a->shm_off / NS_SHM_PAGE);
 	atomic_store_explicit(&shm->state, 0, memory_order_relaxed);
 	atomic_store_explicit(&shm->so_error, 0, memory_order_relaxed);
 	atomic_store_explicit(&shm->rx_dropped, 0, memory_order_relaxed);
@@ -328,19 +324,9 @@ static void sock_attach_on_owner(void *arg)
 	sk->max_dgram = max;
 	sk->tx_cons = 0;
 	sk->notify_fd = a->notify_fd;
-	sk->doorbell_fd = a->doorbell_fd;
-
-	/* Unit tests run without workers: they call the handler themselves. */
-	if (softnet_get(sk->owner_cpu)) {
-		snprintf(name, sizeof(name), "sock%llu", (unsigned long long)sk->id);
-		a->ret = request_irq(&sk->doorbell_irq, sk->owner_cpu, a->doorbell_fd,
-				     sock_doorbell_handler, sk, name);
-		if (a->ret) {
-			sk->doorbell_irq.sd = NULL;
-			sk->notify_fd = sk->doorbell_fd = -1;
-			return;
-		}
-	}
+	sk->bells = a->bells;
+	sk->bell_slot = shm->slot;
+	sock_bells_bind(sk->bells, sk->bell_slot, sk);
 	pthread_mutex_lock(&sk->rx_lock);
 	sk->rx_prod = 0;
 	pthread_mutex_unlock(&sk->rx_lock);
@@ -356,18 +342,19 @@ static void sock_attach_on_owner(void *arg)
 int sock_attach(struct sock *sk, struct ns_sock_shm *shm, uint64_t shm_off,
 		unsigned char *rx_data, uint64_t rx_off, uint32_t rx_size,
 		unsigned char *tx_data, uint64_t tx_off, uint32_t tx_size,
-		int notify_fd, int doorbell_fd)
+		int notify_fd, struct sock_bells *bells)
 {
 	struct sock_attach_args a = {
 		.sk = sk, .shm = shm, .shm_off = shm_off,
 		.rx_data = rx_data, .rx_off = rx_off, .rx_size = rx_size,
 		.tx_data = tx_data, .tx_off = tx_off, .tx_size = tx_size,
-		.notify_fd = notify_fd, .doorbell_fd = doorbell_fd, .ret = -EINVAL,
+		.notify_fd = notify_fd, .bells = bells, .ret = -EINVAL,
 	};
 	int err;
 
 	if (!shm || !rx_data || !tx_data || !ring_size_ok(rx_size) || !ring_size_ok(tx_size) ||
-	    notify_fd < 0 || doorbell_fd < 0)
+	    notify_fd < 0 || (shm_off % NS_SHM_PAGE) ||
+	    (bells && shm_off / NS_SHM_PAGE >= sock_bells_slots(bells)))
 		return -EINVAL;
 	if (sk->shm)
 		return -EBUSY;
@@ -537,8 +524,6 @@ static void sock_free(void *arg)
 
 	if (sk->notify_fd >= 0)
 		close(sk->notify_fd);
-	if (sk->doorbell_fd >= 0)
-		close(sk->doorbell_fd);
 	while (sk->errq_head) {
 		struct sock_exterr *e = sk->errq_head;
 
@@ -578,8 +563,7 @@ struct sock *sock_alloc_child(const struct sock *parent, int cpu)
 	sk->linger_secs = parent->linger_secs;
 	sk->v4mapped_bind = parent->v4mapped_bind;
 	sk->notify_fd = -1;
-	sk->doorbell_fd = -1;
-	sk->doorbell_irq.fd = -1;
+	sk->bells = NULL;
 	pthread_mutex_init(&sk->rx_lock, NULL);
 	sock_list_add(sk);
 	return sk;
@@ -615,10 +599,10 @@ static void sock_close_on_owner(void *arg)
 	sk->closing = true;
 	if (sk->ops->release)
 		kept = sk->ops->release(sk);
-	if (sk->doorbell_irq.sd)
-		free_irq(&sk->doorbell_irq);
+	sock_bells_unbind(sk->bells, sk->bell_slot, sk);
+	sk->bells = NULL;
 	/*
-	 * Our copies of the eventfds go now, not when the memory does: the
+	 * Our copy of the notify eventfd goes now, not when the memory does: the
 	 * client's epoll registrations of its copy (the same open file) last
 	 * as long as any copy does, and a TCP socket may outlive its client
 	 * by minutes.  release() unhashed the socket under the lookup lock,
@@ -627,10 +611,6 @@ static void sock_close_on_owner(void *arg)
 	if (sk->notify_fd >= 0) {
 		close(sk->notify_fd);
 		sk->notify_fd = -1;
-	}
-	if (sk->doorbell_fd >= 0) {
-		close(sk->doorbell_fd);
-		sk->doorbell_fd = -1;
 	}
 	if (kept)
 		return;         /* the protocol calls sock_destroy() when done */

@@ -17,8 +17,8 @@
  *
  * Lifetime.  A socket is referenced by every client session (process)
  * that holds it (fork shares sockets); sock_put() of the last reference
- * closes it: it is unhashed on its owner, the doorbell leaves the owner's
- * epoll, and the memory is freed.
+ * closes it: it is unhashed on its owner, leaves its doorbell slot, and
+ * the memory is freed.
  */
 #ifndef NS_NET_SOCKET_H
 #define NS_NET_SOCKET_H
@@ -103,6 +103,8 @@ struct inet_protosw {
 /* Register a protocol's entry at start-up.  0 or -EEXIST. */
 int inet_register_protosw(const struct inet_protosw *p);
 
+struct sock_bells;
+
 struct sock {
 	uint64_t id;                    /* unique for the daemon's lifetime */
 	int family;                     /* AF_INET or AF_INET6 (v4-mapped only) */
@@ -134,7 +136,8 @@ struct sock {
 	struct ns_ring_view rx, tx;     /* daemon's private views */
 	uint32_t max_dgram;
 	int notify_fd;                  /* eventfd the client sleeps on */
-	int doorbell_fd;                /* eventfd in the owner's epoll */
+	struct sock_bells *bells;       /* the region's doorbells (sock_bell.h) */
+	uint32_t bell_slot;             /* our bit in the owner's doorbell */
 	uint64_t tx_cons;               /* owner's private consumer index */
 
 	/* Receive side, any worker: serialises rx ring producers. */
@@ -152,7 +155,6 @@ struct sock {
 	 * Socket layer and inet state (owner writes; fields a lookup reads
 	 * change only under sock_lookup_lock held for writing).
 	 */
-	struct ns_irq doorbell_irq;     /* doorbell_fd on the owner's epoll */
 	bool closing;                   /* owner: released; late events are ignored */
 	bool v4mapped_bind;             /* AF_INET6 bound to ::ffff:a.b.c.d */
 	uint8_t userlocks;              /* SOCK_BINDADDR_LOCK | SOCK_BINDPORT_LOCK */
@@ -238,16 +240,18 @@ int sock_create(int domain, int type, int protocol, struct sock **out,
 		uint32_t *rx_size, uint32_t *tx_size);
 
 /*
- * Give @sk its control block and rings (already zeroed by the caller,
- * inside a region the daemon has mapped), the eventfds (the daemon keeps
- * these fds; the client gets its own duplicates), and register the
- * doorbell on the owner worker.  Initialises the control block.
+ * Give @sk its control block (at @shm_off in its region) and rings
+ * (already zeroed by the caller, inside a region the daemon has mapped),
+ * the notify eventfd (the daemon keeps this fd; the client gets its own
+ * duplicate), and bind its doorbell slot (@shm_off / NS_SHM_PAGE) in the
+ * region's @bells on the owner worker (NULL in unit tests, which call
+ * sock_doorbell_handler themselves).  Initialises the control block.
  * 0 or -errno.  Control thread.
  */
 int sock_attach(struct sock *sk, struct ns_sock_shm *shm, uint64_t shm_off,
 		unsigned char *rx_data, uint64_t rx_off, uint32_t rx_size,
 		unsigned char *tx_data, uint64_t tx_off, uint32_t tx_size,
-		int notify_fd, int doorbell_fd);
+		int notify_fd, struct sock_bells *bells);
 
 /* The socket API on behalf of a client; each returns 0 or -errno.  Control thread. */
 int sock_bind(struct sock *sk, const void *addr, uint32_t len);
@@ -345,10 +349,11 @@ unsigned int sock_dump(struct sock_info *out, unsigned int max);
 unsigned int sock_count(void);
 
 /*
- * The doorbell's irq handler (owner worker): drain the eventfd and let the
- * protocol consume the tx ring.  Exposed for tests, which call it directly.
+ * The client rang @sk's doorbell (owner worker): let the protocol consume
+ * the tx ring.  Called by the doorbell irq (sock_bell.c); tests call it
+ * directly.
  */
-void sock_doorbell_handler(void *arg);
+void sock_doorbell_handler(struct sock *sk);
 
 /*
  * Generic option handling for protocols' setsockopt/getsockopt, with the

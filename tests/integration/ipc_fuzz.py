@@ -137,6 +137,7 @@ class Reply:
 
 # ---- connections --------------------------------------------------------------
 
+BELLS = {}      # memfd -> the doorbell eventfds of that client's Hello
 STATS = {"sent": 0, "replies": 0, "errors": 0, "disconnects": 0, "fds_received": 0}
 T0 = time.monotonic()
 
@@ -237,17 +238,21 @@ def client(path, program="ipc_fuzz", token=0, socks=()):
         if r.fds:
             raise Fail("attaching Hello passed %d descriptors" % len(r.fds))
         return c, h, None
-    if len(r.fds) != 1:
-        raise Fail("client Hello passed %d descriptors, expected 1" % len(r.fds))
+    if not r.fds:
+        raise Fail("client Hello passed no descriptors")
     memfd = r.fds[0]
     size = h.get(5, [0])[0]
     if os.fstat(memfd).st_size != size or size == 0:
         raise Fail("memfd size %d, HelloReply says %d" % (os.fstat(memfd).st_size, size))
     m = mmap.mmap(memfd, size, mmap.MAP_SHARED, mmap.PROT_READ)
-    magic, version, hsize, alive = struct.unpack_from("<IIQI", m, 0)
+    magic, version, hsize, alive, nbells = struct.unpack_from("<IIQII", m, 0)
     m.close()
     if magic != SHM_MAGIC or hsize != size or alive != 1:
         raise Fail("region header: magic %#x size %d alive %d" % (magic, hsize, alive))
+    # The memfd, then one doorbell eventfd per worker (proto/shm.h).
+    if nbells < 1 or len(r.fds) != 1 + nbells:
+        raise Fail("client Hello passed %d descriptors for %d doorbells" % (len(r.fds), nbells))
+    BELLS[memfd] = r.fds[1:]
     return c, h, memfd
 
 
@@ -265,7 +270,7 @@ def new_socket(c, seq, domain=AF_INET, typ=SOCK_DGRAM, proto=0):
         close_fds(r)
         return None, r.error
     b = r.body(6)
-    if b is None or len(r.fds) != 2:
+    if b is None or len(r.fds) != 1:
         raise Fail("SocketReply without body or with %d descriptors" % len(r.fds))
     close_fds(r)
     return b.get(1, [0])[0], 0
@@ -296,11 +301,11 @@ def truncated(path, rnd):
     for cut in range(1, len(msg)):
         if c.closed:
             c.close()
-            os.close(memfd)
+            close_client_fds(memfd)
             c, _, memfd = client(path)
         expect_reply_or_hangup(c, msg[:cut])
     c.close()
-    os.close(memfd)
+    close_client_fds(memfd)
 
 
 def oversized(path):
@@ -404,7 +409,7 @@ def unknown_ids(path, rnd, n):
     if r is None or r.error != errno.EPROTO:
         raise Fail("second Hello: %s" % (r and r.error))
     c.close()
-    os.close(memfd)
+    close_client_fds(memfd)
 
 
 def garbage_sockaddrs(path, rnd, n):
@@ -473,7 +478,7 @@ def garbage_sockaddrs(path, rnd, n):
         if sid is not None:
             raise Fail("socket(%d, %d, %d) succeeded" % (dom, typ, proto))
     c.close()
-    os.close(memfd)
+    close_client_fds(memfd)
 
 
 def passed_fds(path, n):
@@ -495,7 +500,7 @@ def passed_fds(path, n):
             if r is None or r.error != errno.EBADF:
                 raise Fail("close with a descriptor: %s" % (r and r.error))
         c.close()
-        os.close(memfd)
+        close_client_fds(memfd)
         # Descriptors with garbage, before Hello.
         c = Conn(path)
         expect_reply_or_hangup(c, b"\xff\xff\xff", [devnull] * 10)
@@ -532,7 +537,7 @@ def abrupt_clients(path, rnd):
                 close_fds(r)
         c.s.shutdown(socket.SHUT_RDWR)
         c.close()
-        os.close(memfd)
+        close_client_fds(memfd)
     # A process killed while holding sockets, with a request in flight.
     rd, wr = os.pipe()
     pid = os.fork()
@@ -608,11 +613,53 @@ def fork_attach(path, rnd):
         close_fds(r)
         # The connection stays usable for a plain Hello.
         r = cc.call(request(2, HELLO, hello()))
-        if r is None or r.error or len(r.fds) != 1:
+        if r is None or r.error or len(r.fds) < 2:
             raise Fail("Hello after a refused attach: %s" % (r and r.error))
         close_fds(r)
         cc.close()
     c.close()
+    close_client_fds(memfd)
+
+
+def scribbled_bells(path, rnd, rounds):
+    """A client that sets random and all bits in its doorbell bitmaps and
+    rings every doorbell: the daemon serves only its own sockets' slots."""
+    c, _, memfd = client(path, program="ipc_fuzz-bells")
+    ids = []
+    for i, typ in enumerate((SOCK_DGRAM, SOCK_STREAM, SOCK_DGRAM, SOCK_STREAM)):
+        sid, _ = new_socket(c, 10 + i, typ=typ)
+        if sid is not None:
+            ids.append(sid)
+    size = os.fstat(memfd).st_size
+    m = mmap.mmap(memfd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    _, _, _, _, nbells, off, stride, slots = struct.unpack_from("<IIQIIQII", m, 0)
+    if off % 64 or off + nbells * stride > size or slots != size // 4096:
+        raise Fail("doorbell layout: off %d stride %d slots %d" % (off, stride, slots))
+    for rnd_round in range(rounds):
+        for b in range(nbells):
+            base = off + b * stride
+            if rnd_round % 3 == 0:
+                m[base:base + stride] = b"\xff" * stride
+            else:
+                m[base:base + stride] = rnd.randbytes(stride)
+            os.write(BELLS[memfd][b], struct.pack("=Q", 1))
+        STATS["sent"] += 1
+        if rnd_round % 50 == 49:
+            time.sleep(0.01)
+    m.close()
+    # The session still answers, and its sockets still exist.
+    for i, sid in enumerate(ids):
+        r = c.call(request(40 + i, SHUTDOWN, f_varint(1, sid) + f_varint(2, 2)))
+        if r is None or r.error == errno.EBADF:
+            raise Fail("socket %d gone after scribbled doorbells" % sid)
+        close_fds(r)
+    c.close()
+    close_client_fds(memfd)
+
+
+def close_client_fds(memfd):
+    for fd in BELLS.pop(memfd, []):
+        os.close(fd)
     os.close(memfd)
 
 
@@ -647,6 +694,7 @@ def main():
         ("connection flood", lambda: connection_flood(path, 400)),
         ("abrupt clients", lambda: abrupt_clients(path, rnd)),
         ("fork attach", lambda: fork_attach(path, rnd)),
+        ("scribbled bells", lambda: scribbled_bells(path, rnd, 300)),
     ]
     try:
         for name, fn in scenarios:

@@ -10,12 +10,12 @@ setup
 require_libnetstack
 N=${TCP_MANY:-10000}
 tsan_runtime && N=${TCP_MANY:-2000}
-# Each stack socket costs two descriptors in the client and two in the
-# daemon (its eventfd and doorbell); a hard RLIMIT_NOFILE that cannot hold
-# 2N caps the count, and says so.
+# Each stack socket costs one descriptor in the client and one in the
+# daemon (its notify eventfd; the doorbells are shared, proto/shm.h); a
+# hard RLIMIT_NOFILE that cannot hold N caps the count, and says so.
 lim=$(ulimit -Hn)
-if [ "$lim" != unlimited ] && [ $((2 * N + 2000)) -gt "$lim" ]; then
-	N=$(((lim - 2000) / 2))
+if [ "$lim" != unlimited ] && [ $((N + 2000)) -gt "$lim" ]; then
+	N=$((lim - 2000))
 	info "the hard descriptor limit ($lim) caps this run at $N connections"
 fi
 TCP_MANY_BIN=$abs_top_builddir/tests/integration/tcp_many

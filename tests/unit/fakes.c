@@ -206,7 +206,7 @@ int fake_sock_open(struct fake_sock *t, const struct sock_cred *cred, int domain
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	t->nfd = t->dfd = -1;
+	t->nfd = -1;
 	err = sock_create_cred(cred, domain, type, protocol, &t->sk, &rx_size, &tx_size);
 	if (err)
 		return err;
@@ -215,11 +215,10 @@ int fake_sock_open(struct fake_sock *t, const struct sock_cred *cred, int domain
 	memset(t->mem, 0, NS_SHM_PAGE + (size_t)rx_size + tx_size);
 	t->shm = (struct ns_sock_shm *)t->mem;
 	t->nfd = eventfd(0, EFD_NONBLOCK);
-	t->dfd = eventfd(0, EFD_NONBLOCK);
-	assert_true(t->nfd >= 0 && t->dfd >= 0);
+	assert_true(t->nfd >= 0);
 	assert_int_equal(sock_attach(t->sk, t->shm, 0, t->mem + NS_SHM_PAGE, NS_SHM_PAGE, rx_size,
 				     t->mem + NS_SHM_PAGE + rx_size, NS_SHM_PAGE + rx_size,
-				     tx_size, t->nfd, t->dfd), 0);
+				     tx_size, t->nfd, NULL), 0);
 	t->rx = (struct ns_ring_view){ &t->shm->rx, t->mem + NS_SHM_PAGE, rx_size };
 	t->tx = (struct ns_ring_view){ &t->shm->tx, t->mem + NS_SHM_PAGE + rx_size, tx_size };
 	return 0;
@@ -264,7 +263,6 @@ void fake_sock_send(struct fake_sock *t, const void *addr, uint32_t addrlen, con
 	assert_true(ns_dgram_reserve(&t->tx, prod, cons, len, &at));
 	ns_dgram_write(&t->tx, at, &h, data);
 	ns_ring_publish_prod(&t->tx, at + ns_dgram_record_size(len));
-	assert_int_equal(eventfd_write(t->dfd, 1), 0);
 	sock_doorbell_handler(t->sk);
 }
 

@@ -104,7 +104,7 @@ struct fake_sock {
 	unsigned char *mem;             /* control block page, rx ring, tx ring */
 	struct ns_sock_shm *shm;
 	struct ns_ring_view rx, tx;     /* the client's views */
-	int nfd, dfd;                   /* notify and doorbell eventfds */
+	int nfd;                        /* the notify eventfd */
 };
 
 /*

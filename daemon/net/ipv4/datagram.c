@@ -30,6 +30,7 @@
 #include "net/ipv4/pmtu.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
+#include "net/sock_bell.h"
 #include "net/socket.h"
 #include "net/wire/icmp.h"
 #include "net/wire/ip.h"
@@ -152,8 +153,7 @@ void dgram_tx_error(struct sock *sk, int err)
 /* Ring the doorbell ourselves: the worker comes back after other work. */
 static void dgram_tx_rearm(struct sock *sk)
 {
-	if (sk->doorbell_fd >= 0)
-		(void)eventfd_write(sk->doorbell_fd, 1);
+	sock_bells_ring(sk);
 }
 
 void dgram_tx_ready(struct sock *sk, const struct dgram_proto *proto)

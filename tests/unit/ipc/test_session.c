@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ipc/session.h"
+#include "net/sock_bell.h"
 #include "net/socket.h"
 
 #define MB (1ull << 20)
@@ -48,17 +49,24 @@ int sock_create_cred(const struct sock_cred *cred, int domain, int type, int pro
 	sk->type = type;
 	sk->protocol = protocol;
 	sk->refs = 1;
-	sk->notify_fd = sk->doorbell_fd = -1;
+	sk->notify_fd = -1;
 	*rx_size = *tx_size = fake_ring;
 	*out = sk;
 	fake_live++;
 	return 0;
 }
 
+/* The doorbells' irq would call it; sockets here never get one. */
+void sock_doorbell_handler(struct sock *sk)
+{
+	(void)sk;
+	fail();
+}
+
 int sock_attach(struct sock *sk, struct ns_sock_shm *shm, uint64_t shm_off,
 		unsigned char *rx_data, uint64_t rx_off, uint32_t rx_size,
 		unsigned char *tx_data, uint64_t tx_off, uint32_t tx_size,
-		int notify_fd, int doorbell_fd)
+		int notify_fd, struct sock_bells *bells)
 {
 	uint32_t i;
 
@@ -73,7 +81,8 @@ int sock_attach(struct sock *sk, struct ns_sock_shm *shm, uint64_t shm_off,
 	shm->sock_id = sk->id;
 	sk->shm = shm;
 	sk->notify_fd = notify_fd;
-	sk->doorbell_fd = doorbell_fd;
+	assert_non_null(bells);
+	assert_true(shm_off / NS_SHM_PAGE < sock_bells_slots(bells));
 	memset(rx_data, 0xab, rx_size);         /* dirty, to test reuse zeroing */
 	return 0;
 }
@@ -127,7 +136,7 @@ int sock_accept(struct sock *sk, struct sock **child, uint32_t *rx_size, uint32_
 	c->family = sk->family;
 	c->type = SOCK_STREAM;
 	c->refs = 1;
-	c->notify_fd = c->doorbell_fd = -1;
+	c->notify_fd = -1;
 	*rx_size = *tx_size = fake_child_ring ? fake_child_ring : fake_ring;
 	assert_true(*peerlen >= sizeof(sin));
 	memcpy(peer, &sin, sizeof(sin));
@@ -205,8 +214,6 @@ void sock_put(struct sock *sk)
 		return;
 	if (sk->notify_fd >= 0)
 		close(sk->notify_fd);
-	if (sk->doorbell_fd >= 0)
-		close(sk->doorbell_fd);
 	free(sk);
 	fake_live--;
 }
@@ -245,7 +252,8 @@ static struct session *new_session(pid_t pid, uid_t uid, uint64_t token, const u
 		assert_int_not_equal(out->body.hello.token, 0);
 		assert_int_equal(out->body.hello.shm_size, MB);
 		assert_int_equal(out->body.hello.max_sockets, 8);
-		assert_int_equal(out->nfds, token ? 0 : 1);
+		/* The memfd and a doorbell per worker (one without workers). */
+		assert_int_equal(out->nfds, token ? 0 : 2);
 	}
 	return s;
 }
@@ -268,8 +276,8 @@ static uint64_t new_socket_type(struct session *s, int type, int *err)
 	if (out.reply.error)
 		return 0;
 	assert_int_equal(out.reply.body_case, NETSTACK__REPLY__BODY_SOCKET);
-	assert_int_equal(out.nfds, 2);
-	assert_true(out.fds[0] >= 0 && out.fds[1] >= 0 && out.fds[0] != out.fds[1]);
+	assert_int_equal(out.nfds, 1);
+	assert_true(out.fds[0] >= 0);
 	assert_true(out.body.socket.shm_offset >= NS_SHM_PAGE);
 	assert_int_equal(out.body.socket.shm_offset % NS_SHM_PAGE, 0);
 	return out.body.socket.sock_id;
@@ -315,8 +323,8 @@ static uint64_t do_accept(struct session *s, uint64_t id, int *err)
 		return 0;
 	}
 	assert_int_equal(out.reply.body_case, NETSTACK__REPLY__BODY_ACCEPT);
-	assert_int_equal(out.nfds, 2);
-	assert_true(out.fds[0] >= 0 && out.fds[1] >= 0 && out.fds[0] != out.fds[1]);
+	assert_int_equal(out.nfds, 1);
+	assert_true(out.fds[0] >= 0);
 	assert_true(out.body.accept.shm_offset >= NS_SHM_PAGE);
 	assert_int_equal(out.body.accept.shm_offset % NS_SHM_PAGE, 0);
 	assert_int_equal(out.body.accept.peer.len, sizeof(sin));
@@ -340,6 +348,11 @@ static int do_close(struct session *s, uint64_t id)
 	assert_true(session_request(s, &req, &out));
 	return out.reply.error;
 }
+
+/* A session's region with no socket: the header page and the doorbells. */
+#define IDLE_USED (NS_SHM_PAGE + \
+		   ((sock_bells_shm_size(MB / NS_SHM_PAGE, 1) + NS_SHM_PAGE - 1) & \
+		    ~(uint64_t)(NS_SHM_PAGE - 1)))
 
 static uint64_t client_used(pid_t pid)
 {
@@ -366,15 +379,15 @@ static void test_socket_lifecycle(void **state)
 	s = new_session(10, 1000, 0, NULL, 0, &out);
 	assert_non_null(s);
 	assert_int_equal(session_count(), 1);
-	assert_int_equal(client_used(10), NS_SHM_PAGE);
+	assert_int_equal(client_used(10), IDLE_USED);
 	id = new_socket(s, &err);
 	assert_int_not_equal(id, 0);
 	assert_int_equal(fake_live, 1);
-	assert_int_equal(client_used(10), NS_SHM_PAGE + NS_SHM_PAGE + 2 * FAKE_RING);
+	assert_int_equal(client_used(10), IDLE_USED + NS_SHM_PAGE + 2 * FAKE_RING);
 	/* The pages come back zeroed for the next socket. */
 	assert_int_equal(do_close(s, id), 0);
 	assert_int_equal(fake_live, 0);
-	assert_int_equal(client_used(10), NS_SHM_PAGE);
+	assert_int_equal(client_used(10), IDLE_USED);
 	assert_int_equal(do_close(s, id), EBADF);
 	id2 = new_socket(s, &err);
 	assert_int_not_equal(id2, 0);
@@ -411,7 +424,7 @@ static void test_limits(void **state)
 	assert_int_equal(err, ENOBUFS);
 	assert_non_null(out.reply.error_message);
 	assert_int_equal(fake_live, 0);
-	assert_int_equal(client_used(12), NS_SHM_PAGE);
+	assert_int_equal(client_used(12), IDLE_USED);
 	session_destroy(s);
 	fake_ring = FAKE_RING;
 }
@@ -557,7 +570,7 @@ static void test_fork_attach(void **state)
 	/* The parent exits: the sockets the child holds stay open. */
 	session_destroy(parent);
 	assert_int_equal(fake_live, 2);
-	assert_int_equal(client_used(21), NS_SHM_PAGE + 2 * (NS_SHM_PAGE + 2 * FAKE_RING));
+	assert_int_equal(client_used(21), IDLE_USED + 2 * (NS_SHM_PAGE + 2 * FAKE_RING));
 	/* A grandchild attaches to the child. */
 	other = new_session(22, 1000, out.body.hello.token, &b, 1, &out);
 	assert_non_null(other);
@@ -567,7 +580,7 @@ static void test_fork_attach(void **state)
 	assert_int_equal(fake_live, 1);
 	assert_int_equal(do_close(other, b), 0);
 	assert_int_equal(fake_live, 0);
-	assert_int_equal(client_used(22), NS_SHM_PAGE);
+	assert_int_equal(client_used(22), IDLE_USED);
 	session_destroy(other);
 	assert_int_equal(session_count(), 0);
 }
@@ -602,7 +615,7 @@ static void test_accept(void **state)
 	assert_int_not_equal(c, 0);
 	assert_int_equal(fake_queue, 0);
 	assert_int_equal(fake_live, 3);
-	assert_int_equal(client_used(40), NS_SHM_PAGE + 3 * (NS_SHM_PAGE + 2 * FAKE_RING));
+	assert_int_equal(client_used(40), IDLE_USED + 3 * (NS_SHM_PAGE + 2 * FAKE_RING));
 	/* A forked child can inherit it, and accept on the inherited listener. */
 	child = new_session(41, 1000, token, (uint64_t[]){ l, c }, 2, &out);
 	assert_non_null(child);
@@ -622,7 +635,7 @@ static void test_accept(void **state)
 	assert_int_equal(err, ENOBUFS);
 	assert_int_equal(fake_queue, 0);
 	assert_int_equal(fake_live, 2);
-	assert_int_equal(client_used(40), NS_SHM_PAGE + 2 * (NS_SHM_PAGE + 2 * FAKE_RING));
+	assert_int_equal(client_used(40), IDLE_USED + 2 * (NS_SHM_PAGE + 2 * FAKE_RING));
 	fake_child_ring = 0;
 	session_destroy(s);
 	assert_int_equal(fake_live, 0);

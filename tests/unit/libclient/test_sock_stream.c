@@ -37,6 +37,8 @@
 #define RX_OFF 65536
 #define TX_OFF 131072
 #define RING_SIZE 4096
+#define BELLS_OFF (200 * 1024)
+#define SLOTS (REGION_SIZE / 4096)
 
 static unsigned char *region;
 static struct ns_session sess;
@@ -120,9 +122,9 @@ int ns_ipc_call(struct ns_session *s, Netstack__Request *req, Netstack__Reply **
 
 	(void)s;
 	assert_int_equal(req->body_case, NETSTACK__REQUEST__BODY_ACCEPT);
-	assert_int_equal(nfds, 2);
+	assert_int_equal(nfds, 1);
 	n_accept_calls++;
-	fds[0] = fds[1] = -1;
+	fds[0] = -1;
 	r.seq = req->seq;
 	if (!atomic_load(&shm->accept_q)) {
 		r.error = EAGAIN;
@@ -135,20 +137,18 @@ int ns_ipc_call(struct ns_session *s, Netstack__Request *req, Netstack__Reply **
 		r.body_case = NETSTACK__REPLY__BODY_ACCEPT;
 		r.accept = &ar;
 		fds[0] = eventfd(0, EFD_CLOEXEC);
-		fds[1] = eventfd(0, EFD_CLOEXEC);
 	}
 	len = netstack__reply__pack(&r, buf);
 	*reply = netstack__reply__unpack(NULL, len, buf);
 	return 0;
 }
 
-int ns_sock_adopt(struct ns_session *s, uint64_t id, uint64_t shm_off, int fds[2],
+int ns_sock_adopt(struct ns_session *s, uint64_t id, uint64_t shm_off, int fd,
 		  int domain, int type, int protocol, int flags, struct ns_sock **out)
 {
 	assert_int_equal(id, 77);
 	assert_int_equal(shm_off, CB_OFF);
 	assert_int_equal(type, SOCK_STREAM);
-	close(fds[1]);
 	adopted = calloc(1, sizeof(*adopted));
 	adopted->file.refs = 1;                 /* the caller's reference, no release */
 	adopted->sess = s;
@@ -156,7 +156,7 @@ int ns_sock_adopt(struct ns_session *s, uint64_t id, uint64_t shm_off, int fds[2
 	adopted->protocol = protocol;
 	adopted_flags = flags;
 	*out = adopted;
-	return fds[0];
+	return fd;
 }
 
 int ns_sock_close_fd(int fd)
@@ -218,12 +218,21 @@ static void daemon_state(uint32_t st, uint32_t tcp, int err)
 	daemon_wake(NS_WAIT_RX | NS_WAIT_TX);
 }
 
+/*
+ * Doorbell writes since the last call.  Each must come with our slot
+ * marked: take the marks as the daemon's scan does (rung first).
+ */
 static uint64_t doorbells(void)
 {
+	struct ns_shm_bell *b = ns_session_bell(&sess, 0);
 	uint64_t v = 0;
 
-	if (read(sk.doorbell_fd, &v, sizeof(v)) != sizeof(v))
+	if (read(sess.bell_fd[0], &v, sizeof(v)) != sizeof(v))
 		return 0;
+	assert_int_equal(atomic_exchange(&b->rung, 0), 1);
+	assert_int_equal(atomic_exchange(&b->words[0], 0), 1ull);   /* summary: word 0 */
+	assert_int_equal(atomic_exchange(&b->words[ns_bell_sum_words(SLOTS)], 0),
+			 1ull << (CB_OFF / 4096));
 	return v;
 }
 
@@ -297,19 +306,25 @@ static int setup(void **state)
 	if (!ns_ring_view_init(&sk.rx, &shm->rx, region, REGION_SIZE, RX_OFF, RING_SIZE) ||
 	    !ns_ring_view_init(&sk.tx, &shm->tx, region, REGION_SIZE, TX_OFF, RING_SIZE))
 		return -1;
-	sk.doorbell_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	sess.nbells = 1;
+	sess.bell_fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	sess.bell_slots = SLOTS;
+	sess.bell_stride = (uint32_t)ns_bell_size(SLOTS);
+	sess.bells_off = BELLS_OFF;
+	sk.bell = 0;
+	sk.slot = CB_OFF / 4096;
 	nfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	atomic_store(&shm->need_kick, 1);
 	connect_reply = -EINPROGRESS;
 	n_connects = n_disconnects = n_accept_calls = 0;
 	sigpipes = 0;
-	return sk.doorbell_fd >= 0 && nfd >= 0 ? 0 : -1;
+	return sess.bell_fd[0] >= 0 && nfd >= 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	close(sk.doorbell_fd);
+	close(sess.bell_fd[0]);
 	close(nfd);
 	free(region);
 	return 0;

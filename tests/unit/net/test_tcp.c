@@ -386,7 +386,7 @@ struct tsock {
 	struct ns_sock_shm *shm;
 	struct ns_ring_view rx, tx;     /* the client's views */
 	uint32_t rx_size, tx_size;
-	int nfd, dfd;
+	int nfd;
 };
 
 /* Place and attach @sk like session_socket(): control block, rx, tx, two eventfds. */
@@ -403,11 +403,10 @@ static void tsock_attach(struct tsock *t, struct sock *sk, uint32_t rx_size, uin
 	memset(t->mem, 0, total);
 	t->shm = (struct ns_sock_shm *)t->mem;
 	t->nfd = eventfd(0, EFD_NONBLOCK);
-	t->dfd = eventfd(0, EFD_NONBLOCK);
-	assert_true(t->nfd >= 0 && t->dfd >= 0);
+	assert_true(t->nfd >= 0);
 	assert_int_equal(sock_attach(sk, t->shm, 0, t->mem + NS_SHM_PAGE, NS_SHM_PAGE, rx_size,
 				     t->mem + NS_SHM_PAGE + rx_size, NS_SHM_PAGE + rx_size,
-				     tx_size, t->nfd, t->dfd), 0);
+				     tx_size, t->nfd, NULL), 0);
 	t->rx = (struct ns_ring_view){ &t->shm->rx, t->mem + NS_SHM_PAGE, rx_size };
 	t->tx = (struct ns_ring_view){ &t->shm->tx, t->mem + NS_SHM_PAGE + rx_size, tx_size };
 }
@@ -483,7 +482,6 @@ static void client_write(struct tsock *t, const void *data, uint32_t len)
 /* Ring the doorbell as the client would, and run its handler as the owner would. */
 static void doorbell(struct tsock *t)
 {
-	assert_int_equal(eventfd_write(t->dfd, 1), 0);
 	sock_doorbell_handler(t->sk);
 }
 
