@@ -18,7 +18,10 @@
 
 _Static_assert(NS_MAX_WORKERS <= NS_SHM_MAX_BELLS, "a doorbell per worker");
 
-/* A slot's socket, if @owner (a worker index, -1: none) says whose. */
+/*
+ * A slot's socket, if @owner (the owner worker's index + 1; 0: none, so
+ * that the calloc'ed table stays untouched zero pages) says whose.
+ */
 struct bell_slot {
 	_Atomic int owner;
 	struct sock *sk;
@@ -84,7 +87,7 @@ static void bell_irq_handler(void *arg)
 				if (slot >= b->slots)
 					continue;
 				e = &b->table[slot];
-				if (atomic_load_explicit(&e->owner, memory_order_acquire) != l->cpu)
+				if (atomic_load_explicit(&e->owner, memory_order_acquire) != l->cpu + 1)
 					continue;       /* closed meanwhile, or a stray bit */
 				sock_doorbell_handler(e->sk);
 			}
@@ -115,8 +118,6 @@ struct sock_bells *sock_bells_create(void *base, uint64_t off, uint32_t slots, u
 	}
 	b->slots = slots;
 	b->nr = nr;
-	for (uint32_t i = 0; i < slots; i++)
-		atomic_init(&b->table[i].owner, -1);
 	for (unsigned int i = 0; i < nr; i++) {
 		struct bell_line *l = &b->line[i];
 
@@ -232,7 +233,7 @@ void sock_bells_bind(struct sock_bells *b, uint32_t slot, struct sock *sk)
 		return;
 	e = &b->table[slot];
 	e->sk = sk;
-	atomic_store_explicit(&e->owner, sk->owner_cpu, memory_order_release);
+	atomic_store_explicit(&e->owner, sk->owner_cpu + 1, memory_order_release);
 }
 
 void sock_bells_unbind(struct sock_bells *b, uint32_t slot, struct sock *sk)
@@ -244,7 +245,7 @@ void sock_bells_unbind(struct sock_bells *b, uint32_t slot, struct sock *sk)
 	e = &b->table[slot];
 	if (e->sk != sk)
 		return;
-	atomic_store_explicit(&e->owner, -1, memory_order_release);
+	atomic_store_explicit(&e->owner, 0, memory_order_release);
 	e->sk = NULL;
 }
 

@@ -97,6 +97,17 @@ reconcile() {
 }
 
 start_daemon
+# tap.tx_dropped counts every frame the kernel could not queue to us, not
+# only the test's datagrams: no IPv6 on the kernel's side (router
+# solicitations, MLD), and the kernel's neighbour entry for the stack
+# pinned, so that no ARP probe of its own joins them under load.
+in_ns sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=1" 2>/dev/null || true
+in_ns ping -c 1 -W 2 "$STACK_ADDR" >/dev/null || fail "the stack does not answer ping"
+mac=$(in_ns ip -j neigh show "$STACK_ADDR" dev "$TAP" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["lladdr"])') ||
+	fail "no neighbour entry for $STACK_ADDR"
+in_ns ip neigh replace "$STACK_ADDR" lladdr "$mac" nud permanent dev "$TAP" ||
+	fail "cannot pin the neighbour entry"
 # The kernel receives: its socket's drops and what the TAP could not take.
 reconcile "stack -> kernel" bg_in_ns "$HOST_ADDR" run_preloaded 9001 \
 	"stack.* kernel.Udp.InErrors tap.rx_dropped"
