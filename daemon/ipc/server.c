@@ -404,6 +404,29 @@ static int ipc_handle_netconfig(struct ipc_conn *c, const Netstack__Request *req
 	return err;
 }
 
+/* netstackctl hook: list for anyone, changes as for sysctl writes. */
+static int ipc_handle_hook(struct ipc_conn *c, const Netstack__Request *req)
+{
+	Netstack__Reply reply = NETSTACK__REPLY__INIT;
+	Netstack__HookReply hr;
+	char msg[256];
+	int err;
+
+	if (!req->hook)
+		return ipc_send_error(c, req->seq, EINVAL, "empty request");
+	if (req->hook->op != NETSTACK__HOOK_OP__HOOK_OP_LIST && !ipc_may_write_sysctl(c))
+		return ipc_send_error(c, req->seq, EPERM, "hook: changes need root");
+	err = ctl_hook(req->hook, &hr, msg, sizeof(msg));
+	if (err)
+		return ipc_send_error(c, req->seq, -err, "%s", msg);
+	reply.seq = req->seq;
+	reply.body_case = NETSTACK__REPLY__BODY_HOOK;
+	reply.hook = &hr;
+	err = ipc_send_reply(c, &reply);
+	ctl_hook_free(&hr);
+	return err;
+}
+
 /* Answer one decoded request.  0, or -errno if the connection must close. */
 static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 {
@@ -420,6 +443,8 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 	case NETSTACK__REQUEST__BODY_ROUTE:
 	case NETSTACK__REQUEST__BODY_IFADDR:
 		return ipc_handle_netconfig(c, req);
+	case NETSTACK__REQUEST__BODY_HOOK:
+		return ipc_handle_hook(c, req);
 	case NETSTACK__REQUEST__BODY_HELLO:
 		return ipc_send_error(c, req->seq, EPROTO, "Hello already received");
 	default:
