@@ -661,6 +661,7 @@ static void ctl_usage(FILE *f)
 		"       " PROG " [OPTIONS] route [show|add|del ...]\n"
 		"       " PROG " [OPTIONS] addr [show|add|del ...]\n"
 		"       " PROG " [OPTIONS] hook [list|add|insert|del|flush ...]\n"
+		"       " PROG " [OPTIONS] capture [-i IFACE] [-c COUNT] [-w FILE] [FILTER]\n"
 		"Show the state of netstackd, the userspace TCP/IP stack, and read or set\n"
 		"its run-time knobs.\n"
 		"\n"
@@ -675,6 +676,8 @@ static void ctl_usage(FILE *f)
 		"addresses, like ip -br addr: show [dev NAME], add|del A.B.C.D/N dev NAME");
 	fprintf(f, "  %-9s %s\n", "hook",
 		"rule chains at the five netfilter points, like iptables (see HOOK)");
+	fprintf(f, "  %-9s %s\n", "capture",
+		"capture frames in both directions, like tcpdump (see CAPTURE)");
 	fprintf(f, "\n"
 		"ROUTE: [unicast|blackhole|unreachable|prohibit] PREFIX|default\n"
 		"       [via GATEWAY] [dev NAME] [metric N] [src ADDRESS]\n"
@@ -702,6 +705,16 @@ static void ctl_usage(FILE *f)
 		"  e.g. hook add input -p tcp --dport 8080 -j DROP\n"
 		"       hook add input -p tcp --dport 8080 -j REJECT --reject-with tcp-reset\n"
 		"Changing rules needs root or netstackd's user.\n");
+	fprintf(f, "\n"
+		"CAPTURE: capture [-i IFACE] [-c COUNT] [-w FILE] [-B KiB] [-s SNAPLEN] [FILTER]\n"
+		"  Frames received (at the taps of __netif_receive_skb) and sent (at\n"
+		"  dev_queue_xmit) on IFACE (default: all), until COUNT frames or ^C.\n"
+		"  -w FILE writes a pcap file (- for stdout), else one line per frame.\n"
+		"  -B sets the buffer per worker (default 4096 KiB); frames that do not fit\n"
+		"  are counted as dropped and reported at the end.  Needs root.\n"
+		"  FILTER: PRIMITIVE [and PRIMITIVE]..., PRIMITIVE being tcp, udp, icmp,\n"
+		"  arp, ip, host ADDR, src host ADDR, dst host ADDR, port N, src port N,\n"
+		"  dst port N, each optionally preceded by 'not'.\n");
 	fprintf(f, "\n"
 		"Options:\n"
 		"  -s, --socket PATH  netstackd's socket (default: $" NS_IPC_SOCKET_ENV
@@ -1516,7 +1529,7 @@ int main(int argc, char **argv)
 	int c, ret, gargc = argc;
 
 	/*
-	 * hook takes options of its own (-p, -j, -i, ...):
+	 * hook and capture take options of their own (-p, -j, -i, -c, -w):
 	 * global options are those before the command word.
 	 */
 	for (int k = 1; k < argc; k++) {
@@ -1526,7 +1539,7 @@ int main(int argc, char **argv)
 		}
 		if (argv[k][0] == '-')
 			continue;
-		if (!strcmp(argv[k], "hook"))
+		if (!strcmp(argv[k], "hook") || !strcmp(argv[k], "capture"))
 			gargc = k + 1;
 		break;
 	}
@@ -1577,7 +1590,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no object given");
-	if (!strcmp(argv[optind], "hook")) {
+	if (!strcmp(argv[optind], "hook") || !strcmp(argv[optind], "capture")) {
 		if (o.write || o.all || o.udp || o.tcp || o.listening || o.info)
 			return ctl_usage_error("options -w, -a, -u, -t, -l, -i are not for %s",
 					       argv[optind]);
@@ -1585,7 +1598,10 @@ int main(int argc, char **argv)
 			o.socket_path = getenv(NS_IPC_SOCKET_ENV);
 		if (!o.socket_path || !*o.socket_path)
 			o.socket_path = NS_IPC_DEFAULT_SOCKET;
-		ret = ctl_run_hook(argc - optind - 1, argv + optind + 1, &o);
+		if (argv[optind][0] == 'h')
+			ret = ctl_run_hook(argc - optind - 1, argv + optind + 1, &o);
+		else
+			ret = ctl_run_capture(argc - optind - 1, argv + optind + 1, &o);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			ctl_err("cannot write output: %s", strerror(errno));
 			ret = EXIT_FAIL;

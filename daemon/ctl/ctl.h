@@ -71,4 +71,14 @@ int ctl_hook(const Netstack__HookRequest *req, Netstack__HookReply *reply, char 
 /* Free what ctl_hook() allocated in @reply and leave it empty. */
 void ctl_hook_free(Netstack__HookReply *reply);
 
+/*
+ * Start the capture @req asks for (netstackctl capture) and fill @reply.
+ * On success *@fd is the stream's reader end, to be passed with the reply
+ * and then closed by the caller.  The caller has checked the privilege.
+ * 0 or -errno (-ENODEV, -EINVAL, -ENOMEM, ...) with a one-line reason in
+ * @err.  Control thread.
+ */
+int ctl_capture(const Netstack__CaptureRequest *req, Netstack__CaptureReply *reply, int *fd,
+		char *err, size_t errlen);
+
 #endif
