@@ -11,7 +11,7 @@
 setup
 require_cmd curl tshark sha256sum timeout ping
 require_libnetstack
-start_daemon
+start_daemon --workers 2
 
 PORT=8081
 MB=${CAPTURE_MB:-3}

@@ -13,7 +13,7 @@
 setup
 require_cmd curl timeout ping
 require_libnetstack
-start_daemon
+start_daemon --workers 2
 
 PORT=8080
 

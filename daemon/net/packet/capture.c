@@ -329,30 +329,45 @@ static bool cap_send(struct capture *c, const uint8_t *buf, size_t n)
 	return true;
 }
 
-/* Move whole records from the rings into @out (at most @cap bytes).  Bytes moved. */
+/*
+ * Move whole records from the rings into @out (at most @cap bytes), oldest
+ * first across the rings (a merge by timestamp, so that a flow whose two
+ * directions run on two workers reads in order).  Bytes moved.
+ */
 static size_t cap_drain(struct capture *c, uint8_t *out, size_t cap)
 {
+	uint64_t tails[NS_MAX_WORKERS + 1], heads[NS_MAX_WORKERS + 1];
 	size_t used = 0;
 
 	for (unsigned int i = 0; i < c->nrings; i++) {
-		struct cap_ring *r = &c->rings[i];
-		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-		uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-
-		while (tail < head) {
-			struct ns_capture_rec rec;
-			uint32_t n;
-
-			ring_copy_out(r, c->ring_size, tail, &rec, sizeof(rec));
-			n = (uint32_t)sizeof(rec) + NS_CAPTURE_ALIGN(rec.caplen);
-			if (used + n > cap)
-				break;
-			ring_copy_out(r, c->ring_size, tail, out + used, n);
-			used += n;
-			tail += n;
-		}
-		atomic_store_explicit(&r->tail, tail, memory_order_release);
+		tails[i] = atomic_load_explicit(&c->rings[i].tail, memory_order_relaxed);
+		heads[i] = atomic_load_explicit(&c->rings[i].head, memory_order_acquire);
 	}
+	for (;;) {
+		struct ns_capture_rec rec, best_rec = { 0 };
+		unsigned int best = c->nrings;
+		uint32_t n;
+
+		for (unsigned int i = 0; i < c->nrings; i++) {
+			if (tails[i] == heads[i])
+				continue;
+			ring_copy_out(&c->rings[i], c->ring_size, tails[i], &rec, sizeof(rec));
+			if (best == c->nrings || rec.tstamp_ns < best_rec.tstamp_ns) {
+				best = i;
+				best_rec = rec;
+			}
+		}
+		if (best == c->nrings)
+			break;
+		n = (uint32_t)sizeof(best_rec) + NS_CAPTURE_ALIGN(best_rec.caplen);
+		if (used + n > cap)
+			break;
+		ring_copy_out(&c->rings[best], c->ring_size, tails[best], out + used, n);
+		used += n;
+		tails[best] += n;
+	}
+	for (unsigned int i = 0; i < c->nrings; i++)
+		atomic_store_explicit(&c->rings[i].tail, tails[i], memory_order_release);
 	return used;
 }
 
