@@ -392,7 +392,7 @@ static void *capture_thread(void *arg)
 	struct ns_capture_rec rec;
 	struct ns_capture_end end = { 0 };
 	uint8_t tail[sizeof(rec) + sizeof(end)];
-	bool alive = out != NULL;
+	bool alive = out != NULL, quiet;
 	size_t n;
 
 	while (alive && !atomic_load(&c->stop)) {
@@ -406,7 +406,7 @@ static void *capture_thread(void *arg)
 	}
 	/* Detach, then wait until no worker can still be inside packet_rcv. */
 	dev_remove_pack(&c->pt);
-	(void)synchronize_net();
+	quiet = synchronize_net();
 	while (alive && out && (n = cap_drain(c, out, CAPTURE_OUTBUF)) != 0)
 		alive = cap_send(c, out, n);
 	for (unsigned int i = 0; i < c->nrings; i++) {
@@ -426,6 +426,11 @@ static void *capture_thread(void *arg)
 	close(c->fd);
 	c->fd = -1;
 	free(out);
+	/* Detached and drained: no producer is left, give the memory back now. */
+	for (unsigned int i = 0; quiet && i < c->nrings; i++) {
+		free(c->rings[i].buf);
+		c->rings[i].buf = NULL;
+	}
 	atomic_store(&c->done, true);
 	return NULL;
 }
