@@ -41,6 +41,7 @@
 #include "net/ipv4/arp.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/route.h"
+#include "net/packet/capture.h"
 #include "net/socket.h"
 #include "notify.h"
 
@@ -604,6 +605,8 @@ int main(int argc, char **argv)
 	region_mark_all_dead();
 	ipc_server_stop(srv);
 	srv = NULL;
+	/* Captures end (with their end records) while the workers still run. */
+	capture_exit();
 	softnet_stop();
 fail_srv:
 	ipc_server_stop(srv);

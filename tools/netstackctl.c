@@ -28,25 +28,9 @@
 
 #include "netstack.pb-c.h"
 #include "proto/ipc.h"
+#include "tools/netstackctl.h"
 
-#define PROG "netstackctl"
 #define CTL_TIMEOUT_SEC 5
-
-enum {
-	EXIT_FAIL = 1,
-	EXIT_USAGE = 2,
-};
-
-struct ctl_opts {
-	const char *socket_path;
-	bool json;
-	bool all;
-	bool udp;                   /* ss -u */
-	bool tcp;                   /* ss -t */
-	bool listening;             /* ss -l */
-	bool info;                  /* ss -i */
-	bool write;                 /* sysctl -w */
-};
 
 struct ctl_object {
 	const char *name;
@@ -56,7 +40,7 @@ struct ctl_object {
 	struct json_object *(*to_json)(const Netstack__ShowReply *r, const struct ctl_opts *o);
 };
 
-static void __attribute__((format(printf, 1, 2))) ctl_err(const char *fmt, ...)
+void ctl_err(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -147,12 +131,12 @@ static void ctl_print_link(const Netstack__ShowReply *r, const struct ctl_opts *
 	}
 }
 
-static void ctl_json_add_u64(struct json_object *obj, const char *key, uint64_t v)
+void ctl_json_add_u64(struct json_object *obj, const char *key, uint64_t v)
 {
 	json_object_object_add(obj, key, json_object_new_uint64(v));
 }
 
-static void ctl_json_add_str(struct json_object *obj, const char *key, const char *v)
+void ctl_json_add_str(struct json_object *obj, const char *key, const char *v)
 {
 	json_object_object_add(obj, key, json_object_new_string(v));
 }
@@ -676,6 +660,8 @@ static void ctl_usage(FILE *f)
 		"       " PROG " [OPTIONS] sysctl NAME | -a | -w NAME=VALUE\n"
 		"       " PROG " [OPTIONS] route [show|add|del ...]\n"
 		"       " PROG " [OPTIONS] addr [show|add|del ...]\n"
+		"       " PROG " [OPTIONS] hook [list|add|insert|del|flush ...]\n"
+		"       " PROG " [OPTIONS] capture [-i IFACE] [-c COUNT] [-w FILE] [FILTER]\n"
 		"Show the state of netstackd, the userspace TCP/IP stack, and read or set\n"
 		"its run-time knobs.\n"
 		"\n"
@@ -688,6 +674,10 @@ static void ctl_usage(FILE *f)
 		"routes, like ip route: show [table main|local|all], add ROUTE, del ROUTE");
 	fprintf(f, "  %-9s %s\n", "addr",
 		"addresses, like ip -br addr: show [dev NAME], add|del A.B.C.D/N dev NAME");
+	fprintf(f, "  %-9s %s\n", "hook",
+		"rule chains at the five netfilter points, like iptables (see HOOK)");
+	fprintf(f, "  %-9s %s\n", "capture",
+		"capture frames in both directions, like tcpdump (see CAPTURE)");
 	fprintf(f, "\n"
 		"ROUTE: [unicast|blackhole|unreachable|prohibit] PREFIX|default\n"
 		"       [via GATEWAY] [dev NAME] [metric N] [src ADDRESS]\n"
@@ -697,6 +687,34 @@ static void ctl_usage(FILE *f)
 		"Changing routes and addresses needs root or netstackd's user.  A new\n"
 		"address brings its local, broadcast and connected routes and is\n"
 		"announced with a gratuitous ARP; deleting it removes them.\n");
+	fprintf(f, "\n"
+		"HOOK: hook [list] [HOOK] [-j]       rules with packet/byte counters\n"
+		"      hook add HOOK [--pos N] RULE  append (or insert before rule N)\n"
+		"      hook insert HOOK [N] RULE     insert at N (default 1)\n"
+		"      hook del HOOK N               delete rule N\n"
+		"      hook flush [HOOK]             delete all rules (of HOOK)\n"
+		"  HOOK: PREROUTING INPUT FORWARD OUTPUT POSTROUTING (or the kernel's\n"
+		"        PRE_ROUTING LOCAL_IN FORWARD LOCAL_OUT POST_ROUTING), any case\n"
+		"  RULE: [-i IF] [-o IF] [-p tcp|udp|icmp|N] [-s A.B.C.D[/N]] [-d A.B.C.D[/N]]\n"
+		"        [--sport P[:P]] [--dport P[:P]] [--tcp-flags MASK COMP | --syn]\n"
+		"        [-j ACCEPT|DROP|REJECT|COUNT] [--reject-with icmp-port-unreachable|\n"
+		"        icmp-net-unreachable|icmp-host-unreachable|icmp-proto-unreachable|\n"
+		"        icmp-net-prohibited|icmp-host-prohibited|icmp-admin-prohibited|tcp-reset]\n"
+		"  The first matching ACCEPT, DROP or REJECT decides; COUNT (or no -j) only\n"
+		"  counts; the end of a chain accepts.  REJECT only in INPUT, FORWARD, OUTPUT.\n"
+		"  e.g. hook add input -p tcp --dport 8080 -j DROP\n"
+		"       hook add input -p tcp --dport 8080 -j REJECT --reject-with tcp-reset\n"
+		"Changing rules needs root or netstackd's user.\n");
+	fprintf(f, "\n"
+		"CAPTURE: capture [-i IFACE] [-c COUNT] [-w FILE] [-B KiB] [-s SNAPLEN] [FILTER]\n"
+		"  Frames received (at the taps of __netif_receive_skb) and sent (at\n"
+		"  dev_queue_xmit) on IFACE (default: all), until COUNT frames or ^C.\n"
+		"  -w FILE writes a pcap file (- for stdout), else one line per frame.\n"
+		"  -B sets the buffer per worker (default 4096 KiB); frames that do not fit\n"
+		"  are counted as dropped and reported at the end.  Needs root.\n"
+		"  FILTER: PRIMITIVE [and PRIMITIVE]..., PRIMITIVE being tcp, udp, icmp,\n"
+		"  arp, ip, host ADDR, src host ADDR, dst host ADDR, port N, src port N,\n"
+		"  dst port N, each optionally preceded by 'not'.\n");
 	fprintf(f, "\n"
 		"Options:\n"
 		"  -s, --socket PATH  netstackd's socket (default: $" NS_IPC_SOCKET_ENV
@@ -721,7 +739,7 @@ static void ctl_usage(FILE *f)
 		"Exit status: 0 success, 1 netstackd unreachable or failed, 2 usage error.\n");
 }
 
-static int __attribute__((format(printf, 1, 2))) ctl_usage_error(const char *fmt, ...)
+int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -769,12 +787,42 @@ static int ctl_connect(const char *path)
 	return fd;
 }
 
+/* Take a descriptor passed with @msg into *@fd_out; close any others. */
+static void ctl_take_fds(struct msghdr *msg, int *fd_out)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int pfd;
+
+			memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (fd_out && *fd_out < 0)
+				*fd_out = pfd;
+			else
+				close(pfd);
+		}
+	}
+}
+
+Netstack__Reply *ctl_call(int fd, const Netstack__Request *req)
+{
+	return ctl_call_fd(fd, req, NULL);
+}
+
 /*
  * Send @req and wait for its Reply.  Returns the decoded reply (free with
  * netstack__reply__free_unpacked) or NULL after reporting why.
  */
-static Netstack__Reply *ctl_call(int fd, const Netstack__Request *req)
+Netstack__Reply *ctl_call_fd(int fd, const Netstack__Request *req, int *fd_out)
 {
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} cmsg;
 	struct iovec iov;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	Netstack__Reply *reply = NULL;
@@ -801,9 +849,15 @@ static Netstack__Reply *ctl_call(int fd, const Netstack__Request *req)
 
 	iov.iov_base = buf;
 	iov.iov_len = NS_IPC_MAX_MSG;
-	do
+	if (fd_out)
+		*fd_out = -1;
+	do {
+		msg.msg_control = cmsg.buf;
+		msg.msg_controllen = sizeof(cmsg.buf);
 		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	} while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		ctl_take_fds(&msg, fd_out);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			ctl_err("no reply from netstackd within %d s", CTL_TIMEOUT_SEC);
@@ -835,12 +889,16 @@ static Netstack__Reply *ctl_call(int fd, const Netstack__Request *req)
 	}
 
 out_free_buf:
+	if (!reply && fd_out && *fd_out >= 0) {
+		close(*fd_out);
+		*fd_out = -1;
+	}
 	free(buf);
 	return reply;
 }
 
 /* Report @reply's error, if any.  True if it is an error. */
-static bool ctl_reply_failed(const Netstack__Reply *reply)
+bool ctl_reply_failed(const Netstack__Reply *reply)
 {
 	if (!reply->error)
 		return false;
@@ -851,7 +909,7 @@ static bool ctl_reply_failed(const Netstack__Reply *reply)
 	return true;
 }
 
-static void ctl_print_json(struct json_object *json)
+void ctl_print_json(struct json_object *json)
 {
 	puts(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -859,7 +917,7 @@ static void ctl_print_json(struct json_object *json)
 }
 
 /* Connect and exchange Hellos.  The fd, or -1 (reported). */
-static int ctl_open(const struct ctl_opts *o)
+int ctl_open(const struct ctl_opts *o)
 {
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
 	Netstack__Hello hello = NETSTACK__HELLO__INIT;
@@ -1468,10 +1526,25 @@ int main(int argc, char **argv)
 	};
 	struct ctl_opts o = { 0 };
 	const struct ctl_object *obj;
-	int c, ret;
+	int c, ret, gargc = argc;
 
+	/*
+	 * hook and capture take options of their own (-p, -j, -i, -c, -w):
+	 * global options are those before the command word.
+	 */
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "-s") || !strcmp(argv[k], "--socket")) {
+			k++;
+			continue;
+		}
+		if (argv[k][0] == '-')
+			continue;
+		if (!strcmp(argv[k], "hook") || !strcmp(argv[k], "capture"))
+			gargc = k + 1;
+		break;
+	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:jautlinpwh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(gargc, argv, ":s:jautlinpwh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.socket_path = optarg;
@@ -1517,6 +1590,24 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no object given");
+	if (!strcmp(argv[optind], "hook") || !strcmp(argv[optind], "capture")) {
+		if (o.write || o.all || o.udp || o.tcp || o.listening || o.info)
+			return ctl_usage_error("options -w, -a, -u, -t, -l, -i are not for %s",
+					       argv[optind]);
+		if (!o.socket_path || !*o.socket_path)
+			o.socket_path = getenv(NS_IPC_SOCKET_ENV);
+		if (!o.socket_path || !*o.socket_path)
+			o.socket_path = NS_IPC_DEFAULT_SOCKET;
+		if (argv[optind][0] == 'h')
+			ret = ctl_run_hook(argc - optind - 1, argv + optind + 1, &o);
+		else
+			ret = ctl_run_capture(argc - optind - 1, argv + optind + 1, &o);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			ctl_err("cannot write output: %s", strerror(errno));
+			ret = EXIT_FAIL;
+		}
+		return ret;
+	}
 	if (!strcmp(argv[optind], "route") || !strcmp(argv[optind], "r") ||
 	    !strcmp(argv[optind], "addr") || !strcmp(argv[optind], "address") ||
 	    !strcmp(argv[optind], "a")) {

@@ -22,7 +22,7 @@
 #define PTYPE_HASH_SIZE 16
 
 static struct packet_type *ptype_base[PTYPE_HASH_SIZE];
-static _Atomic(struct packet_type *) ptype_all;
+_Atomic(struct packet_type *) ptype_all;
 static pthread_mutex_t ptype_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t flow_hash_seed = 0x9e3779b9u;
 
@@ -81,6 +81,28 @@ static void deliver_taps(struct packet_type *pt, struct sk_buff *skb)
 
 		if (c)
 			pt->func(c, skb->dev, pt);
+	}
+}
+
+void dev_queue_xmit_nit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct packet_type *pt = atomic_load_explicit(&ptype_all, memory_order_acquire);
+
+	/*
+	 * lo hands every frame back to netif_rx, where the taps see it
+	 * received: showing it sent as well would show each packet twice.
+	 */
+	if (atomic_load_explicit(&dev->flags, memory_order_relaxed) & NETDEV_IFF_LOOPBACK)
+		return;
+	for (; pt; pt = pt->next) {
+		struct sk_buff *c = skb_clone(skb);
+
+		if (!c)
+			continue;
+		/* The taps see the frame from its link-layer header. */
+		skb_reset_mac_header(c);
+		c->pkt_type = PACKET_OUTGOING;
+		pt->func(c, dev, pt);
 	}
 }
 

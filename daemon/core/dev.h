@@ -13,6 +13,9 @@
 #ifndef NS_CORE_DEV_H
 #define NS_CORE_DEV_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sk_buff;
@@ -35,6 +38,23 @@ struct packet_type {
 };
 
 #define ETH_P_ALL_NS 0x0003
+
+/* The taps (ptype_all): read with acquire loads, changed under ptype_lock. */
+extern _Atomic(struct packet_type *) ptype_all;
+
+/* Is any tap attached?  One load: the transmit fast path's only cost. */
+static inline bool dev_nit_active(void)
+{
+	return atomic_load_explicit(&ptype_all, memory_order_relaxed) != NULL;
+}
+
+/*
+ * dev_queue_xmit_nit: give every tap a clone of @skb (data at its
+ * link-layer header, pkt_type PACKET_OUTGOING) as it goes to @dev's
+ * driver.  Not for lo, whose frames the taps see received.  Worker
+ * context (the clone comes from the calling thread's pool).
+ */
+void dev_queue_xmit_nit(struct sk_buff *skb, struct net_device *dev);
 
 /* Register @pt: by ethertype, or as a tap if pt->type == htons(ETH_P_ALL). */
 void dev_add_pack(struct packet_type *pt);

@@ -55,6 +55,7 @@
 	X(IP_FWD_SRR, "source-routed packet (LSRR/SSRR) not forwarded")            \
 	X(IP_FWD_LINK_BCAST, "not forwarded: came in a link broadcast/multicast")  \
 	X(IP_INVALID_DEST, "IPv4 destination is loopback on a non-loopback device (martian)") \
+	X(NETFILTER_DROP, "dropped or rejected by a hook rule (netstackctl hook)") \
 	X(ICMP_TRUNCATED, "ICMP message shorter than its header")                  \
 	X(ICMP_CSUM, "ICMP checksum wrong")                                        \
 	X(ICMP_TYPE, "ICMP type not handled")                                      \

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/debug.h"
+#include "core/dev.h"
 #include "core/netdev.h"
 #include "core/skb.h"
 
@@ -186,6 +187,9 @@ int dev_queue_xmit(struct sk_buff *skb)
 		return -ENETDOWN;
 	}
 	skb->queue_mapping = (uint16_t)netdev_pick_tx(dev);
+	/* Taps (packet capture) see what is sent, as in the kernel's xmit_one. */
+	if (ns_unlikely(dev_nit_active()))
+		dev_queue_xmit_nit(skb, dev);
 	/* No qdisc yet: the driver's queue is the only one (noqueue). */
 	if (dev->netdev_ops->ndo_start_xmit(skb, dev) != NETDEV_TX_OK) {
 		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);

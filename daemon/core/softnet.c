@@ -385,6 +385,19 @@ int softnet_call_wait(int cpu, softnet_call_fn fn, void *arg)
 	return err;
 }
 
+static void synchronize_net_noop(void *arg)
+{
+	(void)arg;
+}
+
+bool synchronize_net(void)
+{
+	for (int i = 0; i < nr_workers; i++)
+		if (softnet_call_wait(i, synchronize_net_noop, NULL) != 0)
+			return false;
+	return true;
+}
+
 int softnet_defer(softnet_call_fn fn, void *arg)
 {
 	struct softnet_data *sd = this_sd;

@@ -207,6 +207,16 @@ int softnet_call(int cpu, softnet_call_fn fn, void *arg);
 int softnet_call_wait(int cpu, softnet_call_fn fn, void *arg);
 
 /*
+ * The kernel's synchronize_net(): return once every worker has run a
+ * no-op call, so none can still hold a pointer it loaded before this
+ * call (workers take calls only between packets).  Control thread, never
+ * a worker.  False if a worker could not be reached (out of memory): the
+ * caller must then keep the old memory.  Before the workers start it
+ * returns at once.
+ */
+bool synchronize_net(void);
+
+/*
  * Run @fn(@arg) on the calling worker after it finished its current batch
  * of events (the moment nothing can still point at memory freed by @fn,
  * like an RCU grace period for one thread).  0 or -ENOMEM.  Worker only;

@@ -56,4 +56,29 @@ int ctl_ifaddr(const Netstack__IfAddrRequest *req, Netstack__NetConfigReply *rep
 /* Free what ctl_route() / ctl_ifaddr() allocated in @reply and leave it empty. */
 void ctl_netconfig_free(Netstack__NetConfigReply *reply);
 
+/*
+ * Answer a HookRequest (netstackctl hook): LIST fills @reply with the
+ * rules and their counters; ADD, DEL and FLUSH change a chain and leave it
+ * empty.  The caller has checked that a change is permitted.  Returns 0
+ * or -errno (-EINVAL bad hook or rule, -ENOENT no such rule, -ENOSPC,
+ * -ENOMEM) with a one-line explanation in @err; on error @reply is left
+ * empty.  Free with ctl_hook_free() after a successful return.  Control
+ * thread; changes wait for the workers' grace period.
+ */
+int ctl_hook(const Netstack__HookRequest *req, Netstack__HookReply *reply, char *err,
+	     size_t errlen);
+
+/* Free what ctl_hook() allocated in @reply and leave it empty. */
+void ctl_hook_free(Netstack__HookReply *reply);
+
+/*
+ * Start the capture @req asks for (netstackctl capture) and fill @reply.
+ * On success *@fd is the stream's reader end, to be passed with the reply
+ * and then closed by the caller.  The caller has checked the privilege.
+ * 0 or -errno (-ENODEV, -EINVAL, -ENOMEM, ...) with a one-line reason in
+ * @err.  Control thread.
+ */
+int ctl_capture(const Netstack__CaptureRequest *req, Netstack__CaptureReply *reply, int *fd,
+		char *err, size_t errlen);
+
 #endif

@@ -404,6 +404,55 @@ static int ipc_handle_netconfig(struct ipc_conn *c, const Netstack__Request *req
 	return err;
 }
 
+/* netstackctl hook: list for anyone, changes as for sysctl writes. */
+static int ipc_handle_hook(struct ipc_conn *c, const Netstack__Request *req)
+{
+	Netstack__Reply reply = NETSTACK__REPLY__INIT;
+	Netstack__HookReply hr;
+	char msg[256];
+	int err;
+
+	if (!req->hook)
+		return ipc_send_error(c, req->seq, EINVAL, "empty request");
+	if (req->hook->op != NETSTACK__HOOK_OP__HOOK_OP_LIST && !ipc_may_write_sysctl(c))
+		return ipc_send_error(c, req->seq, EPERM, "hook: changes need root");
+	err = ctl_hook(req->hook, &hr, msg, sizeof(msg));
+	if (err)
+		return ipc_send_error(c, req->seq, -err, "%s", msg);
+	reply.seq = req->seq;
+	reply.body_case = NETSTACK__REPLY__BODY_HOOK;
+	reply.hook = &hr;
+	err = ipc_send_reply(c, &reply);
+	ctl_hook_free(&hr);
+	return err;
+}
+
+/* netstackctl capture: root only; the stream's descriptor goes with the reply. */
+static int ipc_handle_capture(struct ipc_conn *c, const Netstack__Request *req)
+{
+	Netstack__Reply reply = NETSTACK__REPLY__INIT;
+	Netstack__CaptureReply cr;
+	char msg[256];
+	int err, fd = -1;
+
+	if (!req->capture)
+		return ipc_send_error(c, req->seq, EINVAL, "empty request");
+	if (!ipc_may_write_sysctl(c))
+		return ipc_send_error(c, req->seq, EPERM, "capture: needs root");
+	err = ctl_capture(req->capture, &cr, &fd, msg, sizeof(msg));
+	if (err)
+		return ipc_send_error(c, req->seq, -err, "%s", msg);
+	ns_log(NS_LOG_INFO, "ipc: conn %lu (pid %d, uid %u): capture started", c->id, (int)c->pid,
+	       (unsigned int)c->uid);
+	reply.seq = req->seq;
+	reply.body_case = NETSTACK__REPLY__BODY_CAPTURE;
+	reply.capture = &cr;
+	err = ipc_send_reply_fds(c, &reply, &fd, 1);
+	/* Without the reader's end the capture sees a hang-up and ends itself. */
+	close(fd);
+	return err;
+}
+
 /* Answer one decoded request.  0, or -errno if the connection must close. */
 static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 {
@@ -420,6 +469,10 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 	case NETSTACK__REQUEST__BODY_ROUTE:
 	case NETSTACK__REQUEST__BODY_IFADDR:
 		return ipc_handle_netconfig(c, req);
+	case NETSTACK__REQUEST__BODY_HOOK:
+		return ipc_handle_hook(c, req);
+	case NETSTACK__REQUEST__BODY_CAPTURE:
+		return ipc_handle_capture(c, req);
 	case NETSTACK__REQUEST__BODY_HELLO:
 		return ipc_send_error(c, req->seq, EPROTO, "Hello already received");
 	default:

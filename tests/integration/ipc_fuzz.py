@@ -394,7 +394,23 @@ def unknown_ids(path, rnd, n):
                        f_bytes(2, b"1") + f_varint(3, 1)))
     if r is None or r.error != errno.EPERM:
         raise Fail("sysctl write from a client: %s, expected EPERM" % (r and r.error))
-    for num in (20, 99, 1000):
+    # hook (20): a client may list the rules but not change them; capture
+    # (21) needs the privilege too.
+    seq += 1
+    r = c.call(request(seq, 20, f_varint(1, 1)))
+    if r is None or r.error:
+        raise Fail("hook list from a client: %s" % (r and r.error))
+    seq += 1
+    r = c.call(request(seq, 20, f_varint(1, 2) + f_bytes(2, b"INPUT") + f_bytes(4, b"-j") +
+                       f_bytes(4, b"DROP")))
+    if r is None or r.error != errno.EPERM:
+        raise Fail("hook add from a client: %s, expected EPERM" % (r and r.error))
+    seq += 1
+    r = c.call(request(seq, 21, b""))
+    close_fds(r)
+    if r is None or r.error != errno.EPERM:
+        raise Fail("capture from a client: %s, expected EPERM" % (r and r.error))
+    for num in (30, 99, 1000):
         seq += 1
         r = c.call(request(seq, num, b"\x08\x01"))
         if r is None or r.error != errno.EOPNOTSUPP:

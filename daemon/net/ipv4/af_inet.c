@@ -22,6 +22,7 @@
 #include "net/ipv4/route.h"
 #include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
+#include "net/netfilter/netfilter.h"
 #include "net/socket.h"
 #include "net/wire/ether.h"
 #include "net/wire/ip.h"
@@ -65,6 +66,7 @@ int inet_init(void)
 
 void inet_exit(void)
 {
+	nf_exit();
 	ip_frag_flush();
 	ip_rt_pmtu_flush();
 	neigh_cleanup();

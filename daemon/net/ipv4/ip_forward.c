@@ -26,6 +26,7 @@
 #include "net/ipv4/ip.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
+#include "net/netfilter/netfilter.h"
 #include "net/wire/icmp.h"
 #include "net/wire/ip.h"
 
@@ -132,7 +133,8 @@ int ip_forward(struct sk_buff *skb, const struct fib_result *res)
 	if (res->dev == in_dev && sysctl_read(&sysctl_send_redirects) &&
 	    inet_addr_onlink(in_dev, iph->saddr) && inet_addr_onlink(in_dev, res->nexthop))
 		icmp_send(skb, ICMP_REDIRECT, ICMP_REDIR_HOST, ntohl(res->nexthop));
-	/* NF_INET_FORWARD: the netfilter FORWARD hook point goes here. */
+	if (nf_hook(NF_INET_FORWARD, skb, in_dev, res->dev) != 1)
+		return -1;
 	return ip_forward_finish(skb, res);
 
 drop:

@@ -6,9 +6,10 @@
  * Context: workers (softirq), called from __netif_receive_skb for
  * ETH_P_IP.  Every function consumes its skb; each rejection is counted
  * both in the SNMP MIB (as the kernel counts it) and as a drop reason.
- * The netfilter hook points (PRE_ROUTING, LOCAL_IN) come with the hooks
- * work; until then the stages call each other directly.  Packets that are
- * not ours continue in ip_forward.c.
+ * The netfilter hook points sit where the kernel's NF_HOOK calls are:
+ * PRE_ROUTING at the end of ip_rcv (before routing), LOCAL_IN in
+ * ip_local_deliver after reassembly.  Packets that are not ours continue
+ * in ip_forward.c.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "net/ipv4/raw.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
+#include "net/netfilter/netfilter.h"
 #include "net/wire/icmp.h"
 #include "net/wire/ip.h"
 
@@ -88,6 +90,8 @@ int ip_local_deliver(struct sk_buff *skb)
 		if (ip_defrag(&skb))
 			return 0;       /* kept for later, or dropped and counted */
 	}
+	if (nf_hook(NF_INET_LOCAL_IN, skb, skb->dev, NULL) != 1)
+		return -1;
 	return ip_local_deliver_finish(skb);
 }
 
@@ -239,6 +243,8 @@ int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type
 	skb_reset_network_header(skb);
 	/* IP's control block starts empty (ip_rcv_core); a looped-back skb still holds output's. */
 	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	if (nf_hook(NF_INET_PRE_ROUTING, skb, dev, NULL) != 1)
+		return -1;
 	return ip_rcv_finish(skb);
 
 inhdr_error:

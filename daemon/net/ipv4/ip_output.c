@@ -1,7 +1,9 @@
 /*
  * IPv4 transmit: ip_build_and_send_pkt -> ip_local_out -> ip_output ->
  * ip_finish_output (ip_fragment when over the MTU) -> ip_finish_output2 ->
- * neigh_output -> dev_queue_xmit.
+ * neigh_output -> dev_queue_xmit, with the LOCAL_OUT hook in
+ * __ip_local_out and POST_ROUTING in ip_output (forwarded packets too).
+ * A hook's DROP or REJECT returns -EPERM to the sender, as the kernel's.
  *
  * Context: workers.  Every function consumes its skb.  IP IDs come from
  * hashed per-destination counters (the kernel's ip_idents) so that they
@@ -23,6 +25,7 @@
 #include "net/ipv4/pmtu.h"
 #include "net/ipv4/route.h"
 #include "net/ipv4/snmp.h"
+#include "net/netfilter/netfilter.h"
 #include "net/wire/ether.h"
 #include "net/wire/ip.h"
 
@@ -104,19 +107,28 @@ static int ip_finish_output(struct sk_buff *skb, struct net_device *dev)
 
 int ip_output(struct sk_buff *skb, struct net_device *dev)
 {
+	int err;
+
 	skb->dev = dev;
 	skb->protocol = htons(ETH_P_IP);
+	err = nf_hook(NF_INET_POST_ROUTING, skb, NULL, dev);
+	if (err != 1)
+		return err;
 	return ip_finish_output(skb, dev);
 }
 
 static int __ip_local_out(struct sk_buff *skb, const struct fib_result *res, uint32_t mtu)
 {
-	/* LOCAL_OUT and POST_ROUTING hook points go here. */
+	int err;
+
 	IPCB(skb)->nexthop = res->nexthop;
 	IPCB(skb)->rt_type = (uint8_t)res->type;
 	IPCB(skb)->flags = 0;
 	IPCB(skb)->frag_max_size = 0;
 	IPCB(skb)->mtu = mtu;
+	err = nf_hook(NF_INET_LOCAL_OUT, skb, NULL, res->dev);
+	if (err != 1)
+		return err;
 	return ip_output(skb, res->dev);
 }
 

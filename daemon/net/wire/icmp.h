@@ -24,6 +24,8 @@
 #define ICMP_PORT_UNREACH 3
 #define ICMP_FRAG_NEEDED 4
 #define ICMP_SR_FAILED 5
+#define ICMP_NET_ANO 9          /* network administratively prohibited */
+#define ICMP_HOST_ANO 10        /* host administratively prohibited */
 #define ICMP_PKT_FILTERED 13    /* communication administratively prohibited */
 
 /* Codes for ICMP_REDIRECT */

@@ -1,0 +1,59 @@
+/*
+ * What netstackctl's command files share (netstackctl.c: the connection,
+ * show objects, sysctl, route, addr; netstackctl_hook.c: hook;
+ * netstackctl_capture.c: capture).  Single-threaded program.
+ */
+#ifndef NS_TOOLS_NETSTACKCTL_H
+#define NS_TOOLS_NETSTACKCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "netstack.pb-c.h"
+
+#define PROG "netstackctl"
+
+enum {
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+};
+
+struct ctl_opts {
+	const char *socket_path;
+	bool json;
+	bool all;
+	bool udp;                   /* ss -u */
+	bool tcp;                   /* ss -t */
+	bool listening;             /* ss -l */
+	bool info;                  /* ss -i */
+	bool write;                 /* sysctl -w */
+};
+
+/* One line "netstackctl: ..." on stderr. */
+void __attribute__((format(printf, 1, 2))) ctl_err(const char *fmt, ...);
+/* Report a usage error with the --help hint; returns EXIT_USAGE. */
+int __attribute__((format(printf, 1, 2))) ctl_usage_error(const char *fmt, ...);
+/* Connect and exchange Hellos.  The fd, or -1 (reported). */
+int ctl_open(const struct ctl_opts *o);
+/*
+ * Send @req and wait for its Reply (free with
+ * netstack__reply__free_unpacked), or NULL (reported).  With @fd_out, a
+ * descriptor passed with the reply is stored there (else -1).
+ */
+Netstack__Reply *ctl_call(int fd, const Netstack__Request *req);
+Netstack__Reply *ctl_call_fd(int fd, const Netstack__Request *req, int *fd_out);
+/* Report @reply's error, if any.  True if it is an error. */
+bool ctl_reply_failed(const Netstack__Reply *reply);
+/* Print and release @json. */
+void ctl_print_json(struct json_object *json);
+void ctl_json_add_u64(struct json_object *obj, const char *key, uint64_t v);
+void ctl_json_add_str(struct json_object *obj, const char *key, const char *v);
+
+/* netstackctl hook ... (argv after "hook").  Exit status. */
+int ctl_run_hook(int argc, char **argv, const struct ctl_opts *o);
+/* netstackctl capture ... (argv after "capture").  Exit status. */
+int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o);
+
+#endif
