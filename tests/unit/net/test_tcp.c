@@ -601,6 +601,9 @@ static void conn_pop_data_(struct conn *c, struct seg *s)
  * @lport: SYN (MSS 1460, SACK_PERM, TS, WS @wscale), our SYN-ACK, the
  * final ACK, accept() and attach.  The peer then announces @win.
  */
+/* The peer's ISN for the next passive_open; 0 picks one from the port. */
+static uint32_t passive_peer_isn;
+
 static void passive_open(struct net_device *dev, struct tsock *l, uint16_t lport,
 			 struct conn *c, uint16_t pport, int wscale, uint16_t win)
 {
@@ -615,7 +618,8 @@ static void passive_open(struct net_device *dev, struct tsock *l, uint16_t lport
 	c->dev = dev;
 	c->lport = lport;
 	c->pport = pport;
-	c->pseq = 0x10000000u + (uint32_t)pport * 977u;
+	c->pseq = passive_peer_isn ? passive_peer_isn : 0x10000000u + (uint32_t)pport * 977u;
+	passive_peer_isn = 0;
 	c->ts = true;
 	c->tsval = 1000;
 	c->win = 65535;
@@ -1080,6 +1084,56 @@ static void test_ofo_sack(void **state)
 	assert_int_equal(rx_avail(&c.t), 200);
 
 	/* Closing with out-of-order data queued frees it (the teardown counts skbs). */
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/*
+ * The receive window across 2^32: right after the handshake its right
+ * edge has wrapped and rcv_nxt has not.  A segment inside it is in the
+ * window all the same (RFC 9293 §3.4: sequence arithmetic is modulo 2^32);
+ * a plain comparison took the window for consumed and dropped it.
+ */
+static void test_receive_window_wraps(void **state)
+{
+	struct net_device *dev = *state;
+	uint64_t inval = drops(SKB_DROP_REASON_TCP_INVALID_SEQUENCE);
+	uint8_t a[1200], b[300], got[1500];
+	uint32_t base;
+	struct tsock l;
+	struct conn c;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8123, 16);
+	passive_peer_isn = 0xffffffffu - 1000u;
+	passive_open(dev, &l, 8123, &c, 42123, 7, 65535);
+	base = c.pseq;
+	assert_true(base + 1000u < base);       /* the data crosses 2^32 */
+	pattern(a, sizeof(a), 5);
+	pattern(b, sizeof(b), 6);
+
+	/* Past rcv_nxt and past 2^32, inside the window: queued out of order. */
+	conn_send_at(&c, base + 1200, F_ACK, b, sizeof(b));
+	conn_pop(&c, &s);
+	assert_int_equal(s.ack, base);
+	assert_int_equal(s.nsack, 1);
+	assert_int_equal(s.sack[0][0], base + 1200);
+	assert_int_equal(s.sack[0][1], base + 1500);
+	assert_int_equal(drops(SKB_DROP_REASON_TCP_INVALID_SEQUENCE) - inval, 0);
+
+	/* The hole filled: all 1500 bytes in order, ACKed across the wrap. */
+	conn_send_at(&c, base, F_ACK, a, sizeof(a));
+	c.pseq = base + 1500;
+	conn_pop(&c, &s);
+	assert_int_equal(s.ack, base + 1500);
+	assert_int_equal(s.nsack, 0);
+	assert_int_equal(client_read(&c.t, got, sizeof(got)), 1500);
+	assert_memory_equal(got, a, sizeof(a));
+	assert_memory_equal(got + 1200, b, sizeof(b));
+	assert_int_equal(drops(SKB_DROP_REASON_TCP_INVALID_SEQUENCE) - inval, 0);
+
 	tsock_abort(&c.t, &c);
 	tsock_close(&l);
 	assert_socks(0);
@@ -2858,6 +2912,7 @@ int main(void)
 		T(test_reset_before_accept),
 		T(test_receive_window),
 		T(test_ofo_sack),
+		T(test_receive_window_wraps),
 		T(test_rfc5961),
 		T(test_paws),
 		T(test_send_window),
