@@ -1513,6 +1513,79 @@ static void test_initial_window(void **state)
 }
 
 /*
+ * When the client must ring the doorbell after writing (need_kick,
+ * proto/shm.h): not while its bytes could not go before the next ACK
+ * anyway (cwnd full), but whenever everything the ring held went out or
+ * Nagle holds a small tail, even with data in flight.  Once a bug: the
+ * daemon counted on the next ACK to look at the ring, and that ACK may be
+ * a delayed one, 40 ms away; 64 KiB segments over lo stalled on every one.
+ */
+static void test_tx_doorbell(void **state)
+{
+	struct net_device *dev = *state;
+	static uint8_t data[21 * MSS_TS];
+	struct tsock l;
+	struct conn c;
+	uint32_t first;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8124, 16);
+	passive_open(dev, &l, 8124, &c, 42124, 0, 65535);
+	first = c.our_isn + 1;
+	pattern(data, sizeof(data), 9);
+
+	/* Twenty segments, cwnd 10: ten go, ten wait for an ACK; no doorbell needed. */
+	client_write(&c.t, data, 20 * MSS_TS);
+	doorbell(&c.t);
+	for (unsigned int i = 0; i < 10; i++) {
+		if (i == 0)
+			conn_pop_data(&c, &s);
+		else
+			conn_pop(&c, &s);
+		assert_int_equal(s.seq, first + i * MSS_TS);
+	}
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(atomic_load(&c.t.shm->need_kick), 0);
+
+	/* The ACK sends the other ten: the ring is empty, ten in flight, ring for more. */
+	c.ack = first + 10 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	for (unsigned int i = 10; i < 20; i++)
+		conn_pop(&c, &s);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(atomic_load(&c.t.shm->need_kick), 1);
+
+	/* So the next write goes at once, without waiting for an ACK. */
+	client_write(&c.t, data + 20 * MSS_TS, MSS_TS);
+	doorbell(&c.t);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + 20 * MSS_TS);
+	assert_int_equal(s.len, MSS_TS);
+	assert_memory_equal(s.payload, data + 20 * MSS_TS, MSS_TS);
+	assert_int_equal(atomic_load(&c.t.shm->need_kick), 1);
+
+	/* A small tail that Nagle holds: more bytes make a full segment, so ring. */
+	client_write(&c.t, data, 100);
+	doorbell(&c.t);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(atomic_load(&c.t.shm->need_kick), 1);
+	client_write(&c.t, data + 100, MSS_TS - 100);
+	doorbell(&c.t);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + 21 * MSS_TS);
+	assert_int_equal(s.len, MSS_TS);
+	assert_int_equal(fake_tx_count(), 0);
+
+	c.ack = first + 22 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	assert_int_equal(ns_ring_load_cons(&c.t.tx), 22 * MSS_TS);
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/*
  * Once a bug (tcp.c tcp_tx_ready -> tcp_output.c tcp_rcv_space_check): the
  * first doorbell of an accepted connection that has received nothing
  * since the handshake sends a pure ACK (a window update) before the data.
@@ -2917,6 +2990,7 @@ int main(void)
 		T(test_paws),
 		T(test_send_window),
 		T(test_initial_window),
+		T(test_tx_doorbell),
 		T(test_first_write_no_window_update),
 		T(test_fast_retransmit_dupacks),
 		T(test_fast_retransmit_sack),
