@@ -169,6 +169,8 @@ struct tcp_sock {
 	uint8_t ca_state;
 	uint32_t dupacks;
 	bool cwnd_limited;              /* the last write_xmit stopped at cwnd */
+	bool ack_limited;               /* the last write_xmit stopped at cwnd or the
+					 * peer's window: only an ACK lets more go */
 	const struct tcp_congestion_ops *ca_ops;
 	uint64_t ca_priv[TCP_CA_PRIV_SIZE / 8];
 

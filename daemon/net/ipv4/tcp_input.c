@@ -946,7 +946,8 @@ static bool tcp_sequence(const struct tcp_sock *tp, const struct tcp_skb_cb *cb)
 {
 	uint32_t win = tp->rcv_wnd;
 
-	if (tp->rcv_wup + win < tp->rcv_nxt)    /* window already consumed */
+	/* Window already consumed; in sequence space, which wraps at 2^32. */
+	if (before(tp->rcv_wup + win, tp->rcv_nxt))
 		win = 0;
 	return !before(cb->end_seq, tp->rcv_wup) &&
 	       !after(cb->seq, tp->rcv_nxt + (tp->rcv_wup + win - tp->rcv_nxt));

@@ -328,6 +328,7 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 	if (tp->reset_pending)
 		return;
 	mss = tcp_current_mss(tp);
+	tp->ack_limited = false;
 	/* tcp_is_cwnd_limited: still true in slow start while half the window is used. */
 	tp->cwnd_limited = tp->snd_cwnd < tp->snd_ssthresh &&
 			   2 * tcp_packets_in_flight(tp) >= tp->snd_cwnd;
@@ -340,15 +341,20 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 
 		if (tcp_packets_in_flight(tp) >= tp->snd_cwnd) {
 			tp->cwnd_limited = true;
+			tp->ack_limited = true;
 			break;
 		}
-		if (!before(tp->snd_nxt, wnd_end))
+		if (!before(tp->snd_nxt, wnd_end)) {
+			tp->ack_limited = true;
 			break;
+		}
 		if (len > wnd_end - tp->snd_nxt) {
 			len = wnd_end - tp->snd_nxt;
 			/* Sender SWS avoidance (RFC 9293 §3.8.6.2.1). */
-			if (len < mss && len < tp->max_window / 2 && tp->snd_una != tp->snd_nxt)
+			if (len < mss && len < tp->max_window / 2 && tp->snd_una != tp->snd_nxt) {
+				tp->ack_limited = true;
 				break;
+			}
 		}
 		if (len < mss && len == unsent && !tp->force_push) {
 			more = sk->shm && atomic_load_explicit(&sk->shm->tx_more, memory_order_relaxed);
@@ -407,9 +413,14 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 }
 
 /*
- * The doorbell protocol for the tx ring: while data is in flight an ACK
- * brings us back to the ring, so the client need not ring; when idle, ask
- * for the doorbell (an RMW paired with the client's) and look once more.
+ * The doorbell protocol for the tx ring.  The client need not ring only
+ * while new bytes could not go out before the next ACK anyway: data is in
+ * flight and the last tcp_write_xmit stopped at cwnd or the peer's window,
+ * so the ACK that opens them brings us back to the ring.  Otherwise (all
+ * of the ring sent, or held back by Nagle or cork, which more bytes
+ * lift) ask for the doorbell: the next ACK may be a delayed one, 40 ms or
+ * more away, and the kernel's tcp_sendmsg would push those bytes at once.
+ * Asking is an RMW paired with the client's, then one more look.
  */
 void tcp_check_kick(struct tcp_sock *tp)
 {
@@ -418,7 +429,7 @@ void tcp_check_kick(struct tcp_sock *tp)
 	if (!shm || tp->orphan)
 		return;
 	for (int round = 0; round < 4; round++) {
-		if (tp->snd_una != tp->snd_nxt && tp->state != TCP_SYN_SENT) {
+		if (tp->snd_una != tp->snd_nxt && tp->state != TCP_SYN_SENT && tp->ack_limited) {
 			atomic_store_explicit(&shm->need_kick, 0, memory_order_relaxed);
 			return;
 		}

@@ -601,6 +601,9 @@ static void conn_pop_data_(struct conn *c, struct seg *s)
  * @lport: SYN (MSS 1460, SACK_PERM, TS, WS @wscale), our SYN-ACK, the
  * final ACK, accept() and attach.  The peer then announces @win.
  */
+/* The peer's ISN for the next passive_open; 0 picks one from the port. */
+static uint32_t passive_peer_isn;
+
 static void passive_open(struct net_device *dev, struct tsock *l, uint16_t lport,
 			 struct conn *c, uint16_t pport, int wscale, uint16_t win)
 {
@@ -615,7 +618,8 @@ static void passive_open(struct net_device *dev, struct tsock *l, uint16_t lport
 	c->dev = dev;
 	c->lport = lport;
 	c->pport = pport;
-	c->pseq = 0x10000000u + (uint32_t)pport * 977u;
+	c->pseq = passive_peer_isn ? passive_peer_isn : 0x10000000u + (uint32_t)pport * 977u;
+	passive_peer_isn = 0;
 	c->ts = true;
 	c->tsval = 1000;
 	c->win = 65535;
@@ -1085,6 +1089,56 @@ static void test_ofo_sack(void **state)
 	assert_socks(0);
 }
 
+/*
+ * The receive window across 2^32: right after the handshake its right
+ * edge has wrapped and rcv_nxt has not.  A segment inside it is in the
+ * window all the same (RFC 9293 §3.4: sequence arithmetic is modulo 2^32);
+ * a plain comparison took the window for consumed and dropped it.
+ */
+static void test_receive_window_wraps(void **state)
+{
+	struct net_device *dev = *state;
+	uint64_t inval = drops(SKB_DROP_REASON_TCP_INVALID_SEQUENCE);
+	uint8_t a[1200], b[300], got[1500];
+	uint32_t base;
+	struct tsock l;
+	struct conn c;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8123, 16);
+	passive_peer_isn = 0xffffffffu - 1000u;
+	passive_open(dev, &l, 8123, &c, 42123, 7, 65535);
+	base = c.pseq;
+	assert_true(base + 1000u < base);       /* the data crosses 2^32 */
+	pattern(a, sizeof(a), 5);
+	pattern(b, sizeof(b), 6);
+
+	/* Past rcv_nxt and past 2^32, inside the window: queued out of order. */
+	conn_send_at(&c, base + 1200, F_ACK, b, sizeof(b));
+	conn_pop(&c, &s);
+	assert_int_equal(s.ack, base);
+	assert_int_equal(s.nsack, 1);
+	assert_int_equal(s.sack[0][0], base + 1200);
+	assert_int_equal(s.sack[0][1], base + 1500);
+	assert_int_equal(drops(SKB_DROP_REASON_TCP_INVALID_SEQUENCE) - inval, 0);
+
+	/* The hole filled: all 1500 bytes in order, ACKed across the wrap. */
+	conn_send_at(&c, base, F_ACK, a, sizeof(a));
+	c.pseq = base + 1500;
+	conn_pop(&c, &s);
+	assert_int_equal(s.ack, base + 1500);
+	assert_int_equal(s.nsack, 0);
+	assert_int_equal(client_read(&c.t, got, sizeof(got)), 1500);
+	assert_memory_equal(got, a, sizeof(a));
+	assert_memory_equal(got + 1200, b, sizeof(b));
+	assert_int_equal(drops(SKB_DROP_REASON_TCP_INVALID_SEQUENCE) - inval, 0);
+
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
 /* The third ACK of the handshake may carry data: it is delivered and ACKed. */
 static void test_handshake_ack_with_data(void **state)
 {
@@ -1453,6 +1507,79 @@ static void test_initial_window(void **state)
 	conn_send(&c, F_ACK, NULL, 0);
 	assert_int_equal(ns_ring_load_cons(&c.t.tx), sizeof(data));
 
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/*
+ * When the client must ring the doorbell after writing (need_kick,
+ * proto/shm.h): not while its bytes could not go before the next ACK
+ * anyway (cwnd full), but whenever everything the ring held went out or
+ * Nagle holds a small tail, even with data in flight.  Once a bug: the
+ * daemon counted on the next ACK to look at the ring, and that ACK may be
+ * a delayed one, 40 ms away; 64 KiB segments over lo stalled on every one.
+ */
+static void test_tx_doorbell(void **state)
+{
+	struct net_device *dev = *state;
+	static uint8_t data[21 * MSS_TS];
+	struct tsock l;
+	struct conn c;
+	uint32_t first;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8124, 16);
+	passive_open(dev, &l, 8124, &c, 42124, 0, 65535);
+	first = c.our_isn + 1;
+	pattern(data, sizeof(data), 9);
+
+	/* Twenty segments, cwnd 10: ten go, ten wait for an ACK; no doorbell needed. */
+	client_write(&c.t, data, 20 * MSS_TS);
+	doorbell(&c.t);
+	for (unsigned int i = 0; i < 10; i++) {
+		if (i == 0)
+			conn_pop_data(&c, &s);
+		else
+			conn_pop(&c, &s);
+		assert_int_equal(s.seq, first + i * MSS_TS);
+	}
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(atomic_load(&c.t.shm->need_kick), 0);
+
+	/* The ACK sends the other ten: the ring is empty, ten in flight, ring for more. */
+	c.ack = first + 10 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	for (unsigned int i = 10; i < 20; i++)
+		conn_pop(&c, &s);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(atomic_load(&c.t.shm->need_kick), 1);
+
+	/* So the next write goes at once, without waiting for an ACK. */
+	client_write(&c.t, data + 20 * MSS_TS, MSS_TS);
+	doorbell(&c.t);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + 20 * MSS_TS);
+	assert_int_equal(s.len, MSS_TS);
+	assert_memory_equal(s.payload, data + 20 * MSS_TS, MSS_TS);
+	assert_int_equal(atomic_load(&c.t.shm->need_kick), 1);
+
+	/* A small tail that Nagle holds: more bytes make a full segment, so ring. */
+	client_write(&c.t, data, 100);
+	doorbell(&c.t);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(atomic_load(&c.t.shm->need_kick), 1);
+	client_write(&c.t, data + 100, MSS_TS - 100);
+	doorbell(&c.t);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + 21 * MSS_TS);
+	assert_int_equal(s.len, MSS_TS);
+	assert_int_equal(fake_tx_count(), 0);
+
+	c.ack = first + 22 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	assert_int_equal(ns_ring_load_cons(&c.t.tx), 22 * MSS_TS);
 	tsock_abort(&c.t, &c);
 	tsock_close(&l);
 	assert_socks(0);
@@ -2858,10 +2985,12 @@ int main(void)
 		T(test_reset_before_accept),
 		T(test_receive_window),
 		T(test_ofo_sack),
+		T(test_receive_window_wraps),
 		T(test_rfc5961),
 		T(test_paws),
 		T(test_send_window),
 		T(test_initial_window),
+		T(test_tx_doorbell),
 		T(test_first_write_no_window_update),
 		T(test_fast_retransmit_dupacks),
 		T(test_fast_retransmit_sack),
