@@ -81,6 +81,10 @@ tcp_counters() {
 		"TCPTimeouts $(counter TcpExt TCPTimeouts)," \
 		"TCPOFOQueue $(counter TcpExt TCPOFOQueue)," \
 		"TCPDSACKRecv $(counter TcpExt TCPDSACKRecv)," \
+		"TCPSACKReorder $(counter TcpExt TCPSACKReorder)," \
+		"undo: full $(counter TcpExt TCPFullUndo) partial $(counter TcpExt TCPPartialUndo)" \
+		"dsack $(counter TcpExt TCPDSACKUndo) loss $(counter TcpExt TCPLossUndo)," \
+		"TLP $(counter TcpExt TCPLossProbes) TLP-recovery $(counter TcpExt TCPLossProbeRecovery)," \
 		"TCP_CSUM drops $(drop_count TCP_CSUM)"
 }
 

@@ -81,6 +81,7 @@ _Atomic int64_t sysctl_tcp_wmem_min = 4096, sysctl_tcp_wmem_def = 262144,
 	sysctl_tcp_wmem_max = 4194304;
 _Atomic int64_t sysctl_tcp_challenge_ack_limit = 1000;
 _Atomic int64_t sysctl_tcp_rto_min_ms = 200;
+_Atomic int64_t sysctl_tcp_reordering = 3, sysctl_tcp_max_reordering = 300;
 _Atomic int64_t sysctl_tcp_delack_min_ms = 40;
 
 /* Three integers "min default max", each 4096..64 MiB, non-decreasing. */
@@ -194,6 +195,10 @@ static const struct ctl_table tcp_table[] = {
 	  "challenge ACKs (RFC 5961) per second per worker" },
 	{ "net.ipv4.tcp_rto_min_ms", &sysctl_tcp_rto_min_ms, 1, 120000, 200,
 	  "lowest retransmission timeout in ms (the kernel's TCP_RTO_MIN)" },
+	{ "net.ipv4.tcp_reordering", &sysctl_tcp_reordering, 1, 300, 3,
+	  "initial reordering degree of a path: duplicate ACKs or SACKed segments before a loss is presumed" },
+	{ "net.ipv4.tcp_max_reordering", &sysctl_tcp_max_reordering, 1, 1024, 300,
+	  "largest reordering degree a connection adapts to" },
 	{ "net.ipv4.tcp_delack_min_ms", &sysctl_tcp_delack_min_ms, 1, 200, 40,
 	  "delayed-ACK timeout in ms (the kernel's TCP_DELACK_MIN)" },
 	{ "net.ipv4.tcp_rmem", NULL, 0, 0, 0,
@@ -243,6 +248,7 @@ struct tcp_sock *tcp_sock_alloc(struct sock *sk)
 	tp->rto = TCP_TIMEOUT_INIT;
 	tp->snd_cwnd = TCP_INIT_CWND;
 	tp->snd_ssthresh = TCP_INFINITE_SSTHRESH;
+	tp->reordering = (uint32_t)sysctl_read(&sysctl_tcp_reordering);
 	tp->mss_cache = TCP_MSS_DEFAULT;
 	tp->advmss = TCP_MSS_DEFAULT;
 	tp->tx_end = UINT64_MAX;
@@ -1019,7 +1025,7 @@ static void tcp_get_info(struct tcp_sock *tp, struct tcp_info *info)
 	info->tcpi_snd_ssthresh = tp->snd_ssthresh;
 	info->tcpi_snd_cwnd = tp->snd_cwnd;
 	info->tcpi_advmss = tp->advmss;
-	info->tcpi_reordering = 3;
+	info->tcpi_reordering = tp->reordering;
 	info->tcpi_rcv_space = tp->rcv_space;
 	info->tcpi_total_retrans = tp->total_retrans;
 }

@@ -108,6 +108,7 @@ enum {
 enum {
 	ICSK_TIME_RETRANS = 1,
 	ICSK_TIME_PROBE0 = 3,
+	ICSK_TIME_LOSS_PROBE = 5,       /* tail loss probe (RFC 8985 §7) */
 };
 
 /* What netstackctl ss -ti shows, published by the owner for the control thread. */
@@ -166,6 +167,24 @@ struct tcp_sock {
 	uint32_t snd_ssthresh;
 	uint32_t prior_cwnd, prior_ssthresh;
 	uint32_t high_seq;              /* snd_nxt when recovery started */
+	/*
+	 * Reordering and undo (the kernel's tp->reordering, undo_marker,
+	 * undo_retrans): how many segments out of order the path has shown
+	 * (the dupthresh, from net.ipv4.tcp_reordering up to
+	 * tcp_max_reordering), and, for the current loss episode, whether its
+	 * cwnd reduction may still be undone: by timestamps (Eifel, RFC 3522:
+	 * an ACK echoes a TSval older than our first retransmission) or by
+	 * D-SACKs for every retransmission (RFC 3708).
+	 */
+	uint32_t reordering;            /* segments */
+	bool undo_valid;
+	bool undo_ts_set;
+	bool undo_had_retrans;          /* the episode retransmitted something */
+	uint32_t undo_marker;           /* snd_una when the episode began */
+	uint32_t undo_retrans;          /* retransmissions not shown spurious */
+	uint32_t undo_tsval;            /* TSval of the episode's first retransmit */
+	uint32_t tlp_high_seq;          /* snd_nxt when a loss probe went out; 0: none */
+	bool tlp_dsacked;               /* the probe came back as a D-SACK */
 	uint8_t ca_state;
 	uint32_t dupacks;
 	bool cwnd_limited;              /* the last write_xmit stopped at cwnd */
@@ -247,7 +266,6 @@ struct tcp_sock {
 	uint64_t delivery_rate;         /* bytes per second, last estimate */
 	uint64_t rate_stamp_us;
 	uint64_t rate_delivered;
-	uint32_t reordering;
 };
 
 static inline uint32_t mss_or(const struct tcp_sock *tp)
@@ -307,6 +325,13 @@ static inline struct tcp_sock *tcp_sk(const struct sock *sk)
 	X(TCPRCVQDROP, "TCPRcvQDrop")                  \
 	X(TCPZEROWINDOWDROP, "TCPZeroWindowDrop")      \
 	X(TCPSPURIOUSRTOS, "TCPSpuriousRTOs")          \
+	X(TCPSACKREORDER, "TCPSACKReorder")            \
+	X(TCPTSREORDER, "TCPTSReorder")                \
+	X(TCPFULLUNDO, "TCPFullUndo")                  \
+	X(TCPPARTIALUNDO, "TCPPartialUndo")            \
+	X(TCPDSACKUNDO, "TCPDSACKUndo")                \
+	X(TCPLOSSUNDO, "TCPLossUndo")                  \
+	X(TCPLOSSPROBERECOVERY, "TCPLossProbeRecovery") \
 	X(TCPTIMEWAITS, "TW")                          \
 	X(TCPACKSKIPPEDSEQ, "TCPACKSkippedSeq")        \
 	X(TCPTOBACKLOG, "TCPBacklogHandoff")
@@ -344,6 +369,7 @@ static inline struct tcp_mib *this_tcp_mib(void)
 #define TCP_INC_STATS(f) ns_counter_inc(&this_tcp_mib()->tcp[TCP_MIB_##f])
 #define TCP_ADD_STATS(f, n) ns_counter_add(&this_tcp_mib()->tcp[TCP_MIB_##f], (n))
 #define NET_INC_STATS(f) ns_counter_inc(&this_tcp_mib()->ext[LINUX_MIB_##f])
+#define NET_INC_STATS_IDX(i) ns_counter_inc(&this_tcp_mib()->ext[(i)])
 #define NET_ADD_STATS(f, n) ns_counter_add(&this_tcp_mib()->ext[LINUX_MIB_##f], (n))
 
 uint64_t snmp_fold_tcp(unsigned int idx);
@@ -365,6 +391,7 @@ extern _Atomic int64_t sysctl_tcp_rmem_min, sysctl_tcp_rmem_def, sysctl_tcp_rmem
 extern _Atomic int64_t sysctl_tcp_wmem_min, sysctl_tcp_wmem_def, sysctl_tcp_wmem_max;
 extern _Atomic int64_t sysctl_tcp_challenge_ack_limit;
 extern _Atomic int64_t sysctl_tcp_rto_min_ms;
+extern _Atomic int64_t sysctl_tcp_reordering, sysctl_tcp_max_reordering;
 extern _Atomic int64_t sysctl_tcp_delack_min_ms;
 
 /* ---- constants (ms) ---- */
@@ -445,6 +472,9 @@ void tcp_clear_xmit_timers(struct tcp_sock *tp);
 void tcp_reset_xmit_timer(struct tcp_sock *tp, uint8_t what, uint32_t when_ms);
 void tcp_clear_xmit_timer(struct tcp_sock *tp);
 void tcp_rearm_rto(struct tcp_sock *tp);
+/* The retransmit timer's handler (RTO, zero-window probe or loss probe,
+ * as tp->pending says); the timer calls it, unit tests too. */
+void tcp_write_timer_expire(struct tcp_sock *tp);
 void tcp_time_wait(struct tcp_sock *tp, int state, uint32_t timeo_ms);
 void tcp_reset_keepalive_timer(struct tcp_sock *tp, uint32_t when_ms);
 void tcp_delete_keepalive_timer(struct tcp_sock *tp);

@@ -367,10 +367,68 @@ static void tcp_sacktag_recount(struct tcp_sock *tp)
 	tp->sacked_bytes = s;
 }
 
+static uint32_t tcp_highest_sack(const struct tcp_sock *tp)
+{
+	return tp->n_sacked ? tp->sacked[tp->n_sacked - 1].end_seq : tp->snd_una;
+}
+
+static uint32_t tcp_hole_bytes(const struct tcp_sock *tp, uint32_t from, uint32_t to);
+
+/*
+ * The path delivered @metric segments out of order (the kernel's
+ * tcp_check_sack_reordering / tcp_update_reordering): losses are presumed
+ * only beyond that many from now on.
+ */
+static void tcp_update_reordering(struct tcp_sock *tp, uint32_t metric, bool ts)
+{
+	uint32_t max = (uint32_t)sysctl_read(&sysctl_tcp_max_reordering);
+
+	if (metric <= tp->reordering)
+		return;
+	tp->reordering = metric < max ? metric : max;
+	NET_INC_STATS_IDX(ts ? LINUX_MIB_TCPTSREORDER : LINUX_MIB_TCPSACKREORDER);
+}
+
+/* Segments (rounded up) between @from and the highest SACKed sequence. */
+static uint32_t tcp_reorder_degree(const struct tcp_sock *tp, uint32_t from, uint32_t high)
+{
+	uint32_t mss = mss_or(tp);
+
+	return after(high, from) ? (high - from + mss - 1) / mss : 0;
+}
+
+/* Could the data at @seq have been retransmitted in this episode? */
+static bool tcp_maybe_retransmitted(const struct tcp_sock *tp, uint32_t seq)
+{
+	return tp->ca_state >= TCP_CA_Recovery && before(seq, tp->retran_hi);
+}
+
+/*
+ * An ACK's D-SACK (RFC 2883) reported a duplicate of [start, end): if it
+ * lies in this episode's retransmissions, one of them was needless
+ * (RFC 3708); once all were, the episode is undone (tcp_try_undo_dsack).
+ */
+static void tcp_dsack_seen(struct tcp_sock *tp, uint32_t start, uint32_t end)
+{
+	uint32_t mss = mss_or(tp), segs;
+
+	NET_INC_STATS(TCPDSACKRECV);
+	/* The loss probe was a duplicate: nothing at the tail was lost. */
+	if (tp->tlp_high_seq && !after(end, tp->tlp_high_seq) &&
+	    after(end, tp->tlp_high_seq - mss_or(tp)))
+		tp->tlp_dsacked = true;
+	if (!tp->undo_valid || before(start, tp->undo_marker) || !tp->undo_retrans)
+		return;
+	segs = (end - start + mss - 1) / mss;
+	tp->undo_retrans = segs < tp->undo_retrans ? tp->undo_retrans - segs : 0;
+}
+
 static void tcp_sacktag_write_queue(struct tcp_sock *tp, const struct sk_buff *skb)
 {
 	const struct tcp_skb_cb *cb = TCP_SKB_CB(skb);
 	const uint8_t *p = skb_transport_header(skb) + cb->sack_off + 2;
+	uint32_t prior_high = tcp_highest_sack(tp), reord = 0;
+	bool had_sacks = tp->n_sacked != 0;
 
 	for (unsigned int i = 0; i < cb->nsacks; i++, p += 8) {
 		uint32_t start = get_be32(p), end = get_be32(p + 4);
@@ -379,21 +437,38 @@ static void tcp_sacktag_write_queue(struct tcp_sock *tp, const struct sk_buff *s
 		if (!after(end, start))
 			continue;
 		if (!after(end, tp->snd_una)) {
-			NET_INC_STATS(TCPDSACKRECV);     /* D-SACK (RFC 2883): a duplicate arrived */
+			tcp_dsack_seen(tp, start, end);
 			continue;
+		}
+		/* RFC 2883 §4: a first block inside the second is a D-SACK too. */
+		if (i == 0 && cb->nsacks > 1) {
+			uint32_t s2 = get_be32(p + 8), e2 = get_be32(p + 12);
+
+			if (!before(start, s2) && !after(end, e2)) {
+				tcp_dsack_seen(tp, start, end);
+				continue;
+			}
 		}
 		if (after(end, tp->snd_nxt) || before(start, tp->snd_una - tp->max_window))
 			continue;       /* bogus */
 		if (before(start, tp->snd_una))
 			start = tp->snd_una;
+		/*
+		 * Newly SACKed data below what was SACKed before, never
+		 * retransmitted: the original arrived late, out of order.
+		 */
+		if (had_sacks && before(start, prior_high) && !tcp_maybe_retransmitted(tp, start) &&
+		    tcp_hole_bytes(tp, start, before(end, prior_high) ? end : prior_high)) {
+			uint32_t d = tcp_reorder_degree(tp, start, prior_high) + 1;
+
+			if (d > reord)
+				reord = d;
+		}
 		tcp_sacktag_insert(tp, start, end);
 	}
 	tcp_sacktag_recount(tp);
-}
-
-static uint32_t tcp_highest_sack(const struct tcp_sock *tp)
-{
-	return tp->n_sacked ? tp->sacked[tp->n_sacked - 1].end_seq : tp->snd_una;
+	if (reord)
+		tcp_update_reordering(tp, reord, false);
 }
 
 /* Bytes in [from, to) not covered by the scoreboard. */
@@ -417,13 +492,40 @@ static uint32_t tcp_hole_bytes(const struct tcp_sock *tp, uint32_t from, uint32_
 	return holes;
 }
 
+/*
+ * RFC 6675 IsLost with the path's reordering as DupThresh: a hole is lost
+ * once reordering segments' worth above it are SACKed.  Returns the
+ * sequence below which every un-SACKed byte is lost; at least the first
+ * segment, which fast retransmit sends whatever the count.
+ */
+static uint32_t tcp_sack_lost_limit(const struct tcp_sock *tp)
+{
+	uint32_t need = tp->reordering * mss_or(tp), acc = 0;
+	uint32_t first = tp->snd_una + mss_or(tp);
+
+	if (after(first, tp->snd_nxt))
+		first = tp->snd_nxt;
+	for (unsigned int i = tp->n_sacked; i-- > 0;) {
+		const struct tcp_sack_block *b = &tp->sacked[i];
+		uint32_t len = b->end_seq - b->start_seq;
+
+		if (acc + len >= need) {
+			uint32_t lim = b->end_seq - (need - acc);
+
+			return after(lim, first) ? lim : first;
+		}
+		acc += len;
+	}
+	return first;
+}
+
 /* The sequence past which nothing un-SACKed is presumed lost. */
 static uint32_t tcp_lost_limit(const struct tcp_sock *tp)
 {
 	if (tp->ca_state == TCP_CA_Loss)
 		return tp->high_seq;
 	if (tp->ca_state == TCP_CA_Recovery)
-		return tp->sack_ok ? tcp_highest_sack(tp) : tp->snd_una + tp->mss_cache;
+		return tp->sack_ok ? tcp_sack_lost_limit(tp) : tp->snd_una + tp->mss_cache;
 	return tp->snd_una;
 }
 
@@ -493,6 +595,44 @@ void tcp_xmit_retransmit_queue(struct tcp_sock *tp)
 
 /* ---- congestion state ---- */
 
+/* A loss episode begins: its cwnd reduction may be undone (tcp_init_undo). */
+static void tcp_init_undo(struct tcp_sock *tp)
+{
+	tp->tlp_high_seq = 0;
+	tp->undo_valid = true;
+	tp->undo_ts_set = false;
+	tp->undo_had_retrans = false;
+	tp->undo_marker = tp->snd_una;
+	tp->undo_retrans = 0;
+}
+
+/* Was the ACK in @cb sent for the original of what we retransmitted (Eifel)? */
+static bool tcp_packet_delayed(const struct tcp_sock *tp, const struct tcp_skb_cb *cb)
+{
+	return tp->undo_valid && tp->undo_ts_set && cb->has_ts && cb->rcv_tsecr &&
+	       before(cb->rcv_tsecr, tp->undo_tsval);
+}
+
+/*
+ * The episode's loss was not one: restore cwnd and ssthresh
+ * (tcp_undo_cwnd_reduction) and go back to Open, or Disorder while SACKed
+ * data remains.  The reordering that fooled us is remembered.
+ */
+static void tcp_undo_cwnd_reduction(struct tcp_sock *tp, unsigned int mib)
+{
+	uint32_t cwnd = tp->ca_ops->undo_cwnd ? tp->ca_ops->undo_cwnd(tp) : tp->prior_cwnd;
+
+	if (cwnd > tp->snd_cwnd)
+		tp->snd_cwnd = cwnd;
+	if (tp->prior_ssthresh > tp->snd_ssthresh)
+		tp->snd_ssthresh = tp->prior_ssthresh;
+	tp->undo_valid = false;
+	tp->dupacks = 0;
+	tp->retran_hi = tp->snd_una;
+	tcp_set_ca_state(tp, tp->sacked_bytes ? TCP_CA_Disorder : TCP_CA_Open);
+	NET_INC_STATS_IDX(mib);
+}
+
 static void tcp_enter_recovery(struct tcp_sock *tp)
 {
 	tp->prior_ssthresh = tp->snd_ssthresh;
@@ -502,6 +642,7 @@ static void tcp_enter_recovery(struct tcp_sock *tp)
 	tp->snd_cwnd_cnt = 0;
 	tp->high_seq = tp->snd_nxt;
 	tp->retran_hi = tp->snd_una;
+	tcp_init_undo(tp);
 	tcp_set_ca_state(tp, TCP_CA_Recovery);
 	if (tp->sack_ok)
 		NET_INC_STATS(TCPSACKRECOVERY);
@@ -517,6 +658,9 @@ void tcp_enter_loss(struct tcp_sock *tp)
 		tp->prior_ssthresh = tp->snd_ssthresh;
 		tp->prior_cwnd = tp->snd_cwnd;
 		tp->snd_ssthresh = tp->ca_ops->ssthresh(tp);
+		tcp_init_undo(tp);
+	} else if (tp->ca_state == TCP_CA_Loss) {
+		tp->undo_valid = false;         /* a second RTO: no longer undoable */
 	}
 	tp->snd_cwnd = 1;
 	tp->snd_cwnd_cnt = 0;
@@ -527,12 +671,36 @@ void tcp_enter_loss(struct tcp_sock *tp)
 	tcp_set_ca_state(tp, TCP_CA_Loss);
 }
 
+/* Could new data go out now (tcp_may_send_now): unsent, and cwnd and window allow? */
+static bool tcp_may_send_now(const struct tcp_sock *tp)
+{
+	return tcp_tx_has_unsent(tp) && tcp_packets_in_flight(tp) < tp->snd_cwnd &&
+	       before(tp->snd_nxt, tp->snd_una + tp->snd_wnd);
+}
+
 static bool tcp_time_to_recover(const struct tcp_sock *tp)
 {
-	if (tp->dupacks >= 3)
+	uint32_t mss = mss_or(tp);
+	uint32_t out = (tp->snd_nxt - tp->snd_una + mss - 1) / mss;
+	uint32_t base = (uint32_t)sysctl_read(&sysctl_tcp_reordering);
+	uint32_t half = out / 2 > base ? out / 2 : base;
+
+	/* DupThresh is the path's reordering degree (3 until it shows more). */
+	if (tp->dupacks >= tp->reordering)
 		return true;
+	if (!tp->sack_ok)
+		return false;
 	/* RFC 6675 IsLost(snd_una): DupThresh segments' worth SACKed above it. */
-	return tp->sack_ok && tp->sacked_bytes >= 3u * tp->mss_cache;
+	if (tp->sacked_bytes >= tp->reordering * mss)
+		return true;
+	/*
+	 * A reordering degree as large as the flight would leave every loss
+	 * to the RTO: with half the flight SACKed and nothing new to send, it
+	 * is a loss (the kernel's old "Trick #4" of tcp_time_to_recover).  If
+	 * it was reordering after all, the undo takes the reduction back.
+	 */
+	return out <= tp->reordering && tp->sacked_bytes >= half * mss &&
+	       !tcp_may_send_now(tp);
 }
 
 /* ---- tcp_ack ---- */
@@ -577,6 +745,8 @@ static bool tcp_ack(struct tcp_sock *tp, struct sk_buff *skb)
 	uint32_t ack = cb->ack_seq;
 	uint32_t prior_una = tp->snd_una;
 	uint32_t prior_wnd = tp->snd_wnd;
+	uint32_t prior_high = tcp_highest_sack(tp);
+	bool prior_sacked = tp->n_sacked != 0;
 	uint32_t payload = skb->len - cb->doff;
 	struct sock *sk = tp->sk;
 
@@ -632,6 +802,45 @@ static bool tcp_ack(struct tcp_sock *tp, struct sk_buff *skb)
 		if (tp->ca_ops->pkts_acked)
 			tp->ca_ops->pkts_acked(tp, segs, rtt_us);
 
+		/*
+		 * The loss probe's episode ends (RFC 8985 §7.4): without a
+		 * D-SACK for it, the probe repaired a real loss at the tail,
+		 * which costs what a fast recovery would.
+		 */
+		if (tp->tlp_high_seq && !before(ack, tp->tlp_high_seq)) {
+			if (!tp->tlp_dsacked && tp->ca_state == TCP_CA_Open) {
+				tp->prior_ssthresh = tp->snd_ssthresh;
+				tp->prior_cwnd = tp->snd_cwnd;
+				tp->snd_ssthresh = tp->ca_ops->ssthresh(tp);
+				tp->snd_cwnd = tp->snd_ssthresh;
+				NET_INC_STATS(TCPLOSSPROBERECOVERY);
+			}
+			tp->tlp_high_seq = 0;
+		}
+		if (tp->ca_state < TCP_CA_Recovery && prior_sacked) {
+			/* A hole below SACKed data filled by the original: reordering. */
+			tcp_update_reordering(tp, tcp_reorder_degree(tp, prior_una, prior_high) + 1,
+					      false);
+		} else if (tp->ca_state >= TCP_CA_Recovery && tcp_packet_delayed(tp, cb) &&
+			   (tp->ca_state == TCP_CA_Loss || !before(ack, tp->high_seq) ||
+			    !after(tp->retran_hi, ack))) {
+			/*
+			 * Eifel (RFC 3522): this ACK was sent for the originals,
+			 * so the retransmissions were needless.  A partial ACK
+			 * undoes only once no retransmission is outstanding.
+			 */
+			bool loss = tp->ca_state == TCP_CA_Loss;
+
+			if (!loss)
+				tcp_update_reordering(tp, tcp_reorder_degree(tp, prior_una, prior_high) + 1,
+						      true);
+			else
+				NET_INC_STATS(TCPSPURIOUSRTOS);
+			tcp_undo_cwnd_reduction(tp, loss ? LINUX_MIB_TCPLOSSUNDO :
+						    !before(ack, tp->high_seq) ? LINUX_MIB_TCPFULLUNDO :
+						    LINUX_MIB_TCPPARTIALUNDO);
+		}
+
 		switch (tp->ca_state) {
 		case TCP_CA_Recovery:
 			if (!before(ack, tp->high_seq)) {
@@ -677,6 +886,9 @@ static bool tcp_ack(struct tcp_sock *tp, struct sk_buff *skb)
 	} else if (!payload) {
 		NET_INC_STATS(TCPPUREACKS);
 	}
+	/* D-SACKs showed every retransmission of the episode needless (RFC 3708). */
+	if (tp->undo_valid && tp->undo_had_retrans && !tp->undo_retrans && tp->ca_state != TCP_CA_Loss)
+		tcp_undo_cwnd_reduction(tp, LINUX_MIB_TCPDSACKUNDO);
 
 	if (tp->ca_state < TCP_CA_Recovery && tp->snd_una != tp->snd_nxt && tcp_time_to_recover(tp)) {
 		tcp_enter_recovery(tp);

@@ -390,8 +390,9 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 		}
 		tp->lsndtime = ns_jiffies();
 		sent = true;
+		/* The RTO, or a tail loss probe before it (tcp_rearm_rto). */
 		if (!timer_pending(&tp->retransmit_timer) || tp->pending == ICSK_TIME_PROBE0)
-			tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp->rto);
+			tcp_rearm_rto(tp);
 		if (push_one)
 			break;
 	}
@@ -524,6 +525,14 @@ int tcp_retransmit_skb(struct tcp_sock *tp, uint32_t seq, uint32_t max_len)
 		tp->rtt_timing = false;         /* Karn: no sample from retransmitted data */
 	if (!tp->retrans_stamp)
 		tp->retrans_stamp = ns_jiffies();
+	if (tp->undo_valid) {
+		tp->undo_retrans++;
+		tp->undo_had_retrans = true;
+		if (!tp->undo_ts_set && tp->tstamp_ok) {
+			tp->undo_tsval = tcp_time_stamp(tp);
+			tp->undo_ts_set = true;
+		}
+	}
 	return 0;
 }
 

@@ -32,13 +32,44 @@ void tcp_clear_xmit_timer(struct tcp_sock *tp)
 }
 
 /* After an ACK: restart the RTO if data is outstanding, else stop it. */
+/*
+ * Arm a tail loss probe instead of the RTO (tcp_schedule_loss_probe, RFC
+ * 8985 §7.2): in Open state with SACK and an RTT estimate, no probe
+ * outstanding; PTO = 2 SRTT, at least 10 ms, with room for a delayed ACK
+ * when a single segment is in flight, and only if it comes before the RTO.
+ */
+static bool tcp_schedule_loss_probe(struct tcp_sock *tp)
+{
+	uint32_t srtt_ms = (tp->srtt_us >> 3) / 1000u, pto;
+	uint32_t mss = tcp_current_mss(tp);
+
+	if (tp->state != TCP_ESTABLISHED || !tp->sack_ok || !tp->srtt_us ||
+	    tp->ca_state != TCP_CA_Open || tp->tlp_high_seq || tp->orphan)
+		return false;
+	pto = 2 * srtt_ms;
+	if (pto < 10)
+		pto = 10;
+	if (tp->snd_nxt - tp->snd_una <= mss) {
+		uint32_t one = srtt_ms + srtt_ms / 2 + 200;     /* + TCP_DELACK_MAX */
+
+		if (pto < one)
+			pto = one;
+	}
+	if (pto >= tp->rto)
+		return false;
+	tcp_reset_xmit_timer(tp, ICSK_TIME_LOSS_PROBE, pto);
+	return true;
+}
+
 void tcp_rearm_rto(struct tcp_sock *tp)
 {
 	if (tp->snd_una == tp->snd_nxt) {
-		if (tp->pending == ICSK_TIME_RETRANS)
+		if (tp->pending == ICSK_TIME_RETRANS || tp->pending == ICSK_TIME_LOSS_PROBE)
 			tcp_clear_xmit_timer(tp);
 		return;
 	}
+	if (tcp_schedule_loss_probe(tp))
+		return;
 	tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp->rto);
 }
 
@@ -130,6 +161,28 @@ static void tcp_retransmit_timer(struct tcp_sock *tp)
 	tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp->rto);
 }
 
+/*
+ * The PTO fired (tcp_send_loss_probe): send the last segment again so
+ * that its ACK (with SACK) reveals any loss at the tail, then the RTO.
+ */
+static void tcp_send_loss_probe(struct tcp_sock *tp)
+{
+	uint32_t mss = tcp_current_mss(tp);
+	uint32_t len = tp->snd_nxt - tp->snd_una < mss ? tp->snd_nxt - tp->snd_una : mss;
+
+	if (tp->snd_una == tp->snd_nxt)
+		return;
+	if (tp->ca_state == TCP_CA_Open) {
+		tp->undo_valid = false;         /* the probe is no retransmission to undo */
+		if (tcp_retransmit_skb(tp, tp->snd_nxt - len, len) == 0) {
+			NET_INC_STATS(TCPLOSSPROBES);
+			tp->tlp_high_seq = tp->snd_nxt;
+			tp->tlp_dsacked = false;
+		}
+	}
+	tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp->rto);
+}
+
 static void tcp_probe_timer(struct tcp_sock *tp)
 {
 	if (tp->snd_una != tp->snd_nxt || !tcp_tx_has_unsent(tp)) {
@@ -153,7 +206,11 @@ static void tcp_probe_timer(struct tcp_sock *tp)
 
 static void tcp_write_timer(struct timer_list *t)
 {
-	struct tcp_sock *tp = tp_of(t, retransmit_timer);
+	tcp_write_timer_expire(tp_of(t, retransmit_timer));
+}
+
+void tcp_write_timer_expire(struct tcp_sock *tp)
+{
 	uint8_t what = tp->pending;
 
 	tp->pending = 0;
@@ -161,6 +218,8 @@ static void tcp_write_timer(struct timer_list *t)
 		return;
 	if (what == ICSK_TIME_PROBE0)
 		tcp_probe_timer(tp);
+	else if (what == ICSK_TIME_LOSS_PROBE)
+		tcp_send_loss_probe(tp);
 	else
 		tcp_retransmit_timer(tp);
 	if (tp->state != TCP_CLOSE)

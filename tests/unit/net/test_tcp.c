@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -1721,6 +1722,242 @@ static void test_fast_retransmit_sack(void **state)
 	assert_socks(0);
 }
 
+/* ---- reordering, undo, tail loss probe ---------------------------------------------- */
+
+static struct tcp_sock *conn_tp(struct conn *c)
+{
+	return c->t.sk->proto_priv;
+}
+
+/* An ACK at c->ack from the peer with one or two SACK blocks (0-length: none). */
+static void conn_send_sack(struct conn *c, uint32_t s0, uint32_t e0, uint32_t s1, uint32_t e1)
+{
+	struct opt o = conn_opt(c);
+
+	o.nsack = s0 != e0 ? (s1 != e1 ? 2 : 1) : 0;
+	o.sack[0][0] = s0;
+	o.sack[0][1] = e0;
+	o.sack[1][0] = s1;
+	o.sack[1][1] = e1;
+	tcp_rx(c->dev, c->pport, c->lport, c->pseq, c->ack, F_ACK, c->win, &o, NULL, 0);
+}
+
+/* Let the TSval clock (jiffies, ms) move on. */
+static void tick(void)
+{
+	struct timespec ts = { 0, 3 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The original of a segment arrives late: two later segments were SACKed
+ * first (fewer than DupThresh, no retransmission), then the cumulative ACK
+ * covers the hole.  The path reorders by 4 segments: tcpi_reordering
+ * becomes 4 and a later hole needs 4 segments SACKed above it before it
+ * counts as lost (RFC 6675 DupThresh, the kernel's tp->reordering).
+ */
+static void test_reordering_adapts(void **state)
+{
+	struct net_device *dev = *state;
+	uint64_t reorder = TCPEXT_MIB(TCPSACKREORDER), retrans = TCP_MIB(RETRANSSEGS);
+	static uint8_t data[10 * MSS_TS];
+	struct tsock l;
+	struct conn c;
+	uint32_t first;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8130, 16);
+	passive_open(dev, &l, 8130, &c, 42130, 0, 65535);
+	first = c.our_isn + 1;
+	pattern(data, sizeof(data), 13);
+	client_write(&c.t, data, 10 * MSS_TS);
+	doorbell(&c.t);
+	for (unsigned int i = 0; i < 10; i++) {
+		if (i == 0)
+			conn_pop_data(&c, &s);
+		else
+			conn_pop(&c, &s);
+	}
+	assert_int_equal(conn_tp(&c)->reordering, 3);
+
+	/* Segments 1 and 2 arrive before 0. */
+	c.ack = first;
+	conn_send_sack(&c, first + MSS_TS, first + 3 * MSS_TS, 0, 0);
+	assert_int_equal(TCP_MIB(RETRANSSEGS), retrans);
+	/* Then 0: its original, never retransmitted, was 4 segments late. */
+	c.ack = first + 3 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	assert_int_equal(TCP_MIB(RETRANSSEGS), retrans);
+	assert_int_equal(conn_tp(&c)->reordering, 4);
+	assert_int_equal(TCPEXT_MIB(TCPSACKREORDER) - reorder, 1);
+	assert_int_equal(conn_tp(&c)->ca_state, TCP_CA_Open);
+	while (fake_tx_count())
+		conn_pop(&c, &s);
+
+	/* A new hole at 3: three segments SACKed above it are not enough now... */
+	conn_send_sack(&c, first + 4 * MSS_TS, first + 7 * MSS_TS, 0, 0);
+	while (fake_tx_count()) {
+		conn_pop(&c, &s);
+		assert_int_not_equal(s.seq, first + 3 * MSS_TS);
+	}
+	assert_int_equal(TCP_MIB(RETRANSSEGS), retrans);
+	/* ...four are: segment 3 is retransmitted. */
+	conn_send_sack(&c, first + 4 * MSS_TS, first + 8 * MSS_TS, 0, 0);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + 3 * MSS_TS);
+	assert_memory_equal(s.payload, data + 3 * MSS_TS, MSS_TS);
+	assert_int_equal(TCP_MIB(RETRANSSEGS) - retrans, 1);
+
+	c.ack = first + 10 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	while (fake_tx_count())
+		conn_pop(&c, &s);
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/*
+ * A fast retransmit that was not needed: the segment was only late.
+ * Eifel (RFC 3522): the ACK that ends recovery echoes the TSval of the
+ * original, older than our retransmission's, so the cwnd reduction is
+ * undone (TCPFullUndo) and the reordering remembered.
+ */
+static void test_undo_eifel(void **state)
+{
+	struct net_device *dev = *state;
+	uint64_t undo = TCPEXT_MIB(TCPFULLUNDO);
+	uint8_t data[5 * MSS_TS];
+	uint32_t first, orig_ts, cwnd;
+	struct tsock l;
+	struct conn c;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8131, 16);
+	passive_open(dev, &l, 8131, &c, 42131, 0, 65535);
+	first = send_five(&c, data);
+	orig_ts = c.our_ts;
+	cwnd = conn_tp(&c)->snd_cwnd;
+	tick();
+
+	/* Segments 1-3 SACKed: segment 0 is retransmitted, cwnd reduced. */
+	c.ack = first;
+	conn_send_sack(&c, first + MSS_TS, first + 4 * MSS_TS, 0, 0);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first);
+	assert_true(after(c.our_ts, orig_ts));
+	assert_int_equal(conn_tp(&c)->ca_state, TCP_CA_Recovery);
+	assert_true(conn_tp(&c)->snd_cwnd < cwnd);
+
+	/* The original arrives; the peer's ACK echoes its TSval. */
+	c.our_ts = orig_ts;
+	c.ack = first + 5 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	assert_int_equal(TCPEXT_MIB(TCPFULLUNDO) - undo, 1);
+	assert_int_equal(conn_tp(&c)->ca_state, TCP_CA_Open);
+	assert_true(conn_tp(&c)->snd_cwnd >= cwnd);
+	assert_true(conn_tp(&c)->reordering > 3);
+
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/*
+ * The same needless retransmission shown by a D-SACK instead (RFC 3708):
+ * the ACK that ends recovery echoes the retransmission's TSval, but then
+ * a D-SACK reports the segment twice, so the reduction is undone
+ * (TCPDSACKUndo).  A second D-SACK changes nothing.
+ */
+static void test_undo_dsack(void **state)
+{
+	struct net_device *dev = *state;
+	uint64_t undo = TCPEXT_MIB(TCPDSACKUNDO), full = TCPEXT_MIB(TCPFULLUNDO);
+	uint8_t data[5 * MSS_TS];
+	uint32_t first, cwnd, ssthresh;
+	struct tsock l;
+	struct conn c;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8132, 16);
+	passive_open(dev, &l, 8132, &c, 42132, 0, 65535);
+	first = send_five(&c, data);
+	cwnd = conn_tp(&c)->snd_cwnd;
+	tick();
+	c.ack = first;
+	conn_send_sack(&c, first + MSS_TS, first + 4 * MSS_TS, 0, 0);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first);
+	ssthresh = conn_tp(&c)->snd_ssthresh;
+
+	/* Full ACK for the retransmission: recovery ends at ssthresh. */
+	c.ack = first + 5 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	assert_int_equal(conn_tp(&c)->ca_state, TCP_CA_Open);
+	assert_int_equal(conn_tp(&c)->snd_cwnd, ssthresh);
+	assert_int_equal(TCPEXT_MIB(TCPFULLUNDO), full);
+
+	/* The original arrived too: a D-SACK below the cumulative ACK. */
+	conn_send_sack(&c, first, first + MSS_TS, 0, 0);
+	assert_int_equal(TCPEXT_MIB(TCPDSACKUNDO) - undo, 1);
+	assert_true(conn_tp(&c)->snd_cwnd >= cwnd);
+	conn_send_sack(&c, first, first + MSS_TS, 0, 0);
+	assert_int_equal(TCPEXT_MIB(TCPDSACKUNDO) - undo, 1);
+
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
+/*
+ * Tail loss probe (RFC 8985 §7): with data in flight and nothing to say
+ * it is lost, the retransmit timer first stands for a probe, which sends
+ * the last segment again; then the RTO.  An ACK of everything without a
+ * D-SACK for the probe means the probe repaired a loss: cwnd is reduced
+ * (TCPLossProbeRecovery).
+ */
+static void test_tail_loss_probe(void **state)
+{
+	struct net_device *dev = *state;
+	uint64_t probes = TCPEXT_MIB(TCPLOSSPROBES), rec = TCPEXT_MIB(TCPLOSSPROBERECOVERY);
+	uint8_t data[5 * MSS_TS];
+	uint32_t first, cwnd;
+	struct tsock l;
+	struct conn c;
+	struct seg s;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8133, 16);
+	passive_open(dev, &l, 8133, &c, 42133, 0, 65535);
+	assert_true(conn_tp(&c)->srtt_us > 0);
+	first = send_five(&c, data);
+	cwnd = conn_tp(&c)->snd_cwnd;
+	assert_int_equal(conn_tp(&c)->pending, ICSK_TIME_LOSS_PROBE);
+
+	tcp_write_timer_expire(conn_tp(&c));
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + 4 * MSS_TS);
+	assert_int_equal(s.len, MSS_TS);
+	assert_memory_equal(s.payload, data + 4 * MSS_TS, MSS_TS);
+	assert_int_equal(TCPEXT_MIB(TCPLOSSPROBES) - probes, 1);
+	assert_int_equal(conn_tp(&c)->pending, ICSK_TIME_RETRANS);
+	assert_int_equal(fake_tx_count(), 0);
+
+	/* Everything acknowledged, no D-SACK: the probe repaired a loss. */
+	c.ack = first + 5 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	assert_int_equal(TCPEXT_MIB(TCPLOSSPROBERECOVERY) - rec, 1);
+	assert_true(conn_tp(&c)->snd_cwnd < cwnd);
+
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
 /* Without SACK (net.ipv4.tcp_sack=0): NewReno, a partial ACK retransmits the next hole. */
 static void test_newreno_partial_ack(void **state)
 {
@@ -2994,6 +3231,10 @@ int main(void)
 		T(test_first_write_no_window_update),
 		T(test_fast_retransmit_dupacks),
 		T(test_fast_retransmit_sack),
+		T(test_reordering_adapts),
+		T(test_undo_eifel),
+		T(test_undo_dsack),
+		T(test_tail_loss_probe),
 		T(test_newreno_partial_ack),
 		T(test_syn_without_options),
 		T(test_syn_without_options_isn0),
