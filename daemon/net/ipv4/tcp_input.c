@@ -429,6 +429,9 @@ static void tcp_sacktag_write_queue(struct tcp_sock *tp, const struct sk_buff *s
 	const uint8_t *p = skb_transport_header(skb) + cb->sack_off + 2;
 	uint32_t prior_high = tcp_highest_sack(tp), reord = 0;
 	bool had_sacks = tp->n_sacked != 0;
+	/* RFC 2883: a block below this segment's cumulative ACK is a D-SACK. */
+	uint32_t una = after(cb->ack_seq, tp->snd_una) && !after(cb->ack_seq, tp->snd_nxt) ?
+		       cb->ack_seq : tp->snd_una;
 
 	for (unsigned int i = 0; i < cb->nsacks; i++, p += 8) {
 		uint32_t start = get_be32(p), end = get_be32(p + 4);
@@ -436,7 +439,7 @@ static void tcp_sacktag_write_queue(struct tcp_sock *tp, const struct sk_buff *s
 		NET_INC_STATS(TCPSACKBLOCKS);
 		if (!after(end, start))
 			continue;
-		if (!after(end, tp->snd_una)) {
+		if (!after(end, una)) {
 			tcp_dsack_seen(tp, start, end);
 			continue;
 		}

@@ -1953,6 +1953,28 @@ static void test_tail_loss_probe(void **state)
 	assert_int_equal(TCPEXT_MIB(TCPLOSSPROBERECOVERY) - rec, 1);
 	assert_true(conn_tp(&c)->snd_cwnd < cwnd);
 
+	/*
+	 * Again, but the ACK of everything reports the probe as a duplicate
+	 * (a D-SACK below that same ACK, RFC 2883): nothing was lost, cwnd
+	 * stays.
+	 */
+	first += 5 * MSS_TS;
+	client_write(&c.t, data, 2 * MSS_TS);
+	doorbell(&c.t);
+	conn_pop(&c, &s);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + MSS_TS);
+	cwnd = conn_tp(&c)->snd_cwnd;
+	assert_int_equal(conn_tp(&c)->pending, ICSK_TIME_LOSS_PROBE);
+	tcp_write_timer_expire(conn_tp(&c));
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + MSS_TS);
+	assert_int_equal(TCPEXT_MIB(TCPLOSSPROBES) - probes, 2);
+	c.ack = first + 2 * MSS_TS;
+	conn_send_sack(&c, first + MSS_TS, first + 2 * MSS_TS, 0, 0);
+	assert_int_equal(TCPEXT_MIB(TCPLOSSPROBERECOVERY) - rec, 1);
+	assert_int_equal(conn_tp(&c)->snd_cwnd >= cwnd, 1);
+
 	tsock_abort(&c.t, &c);
 	tsock_close(&l);
 	assert_socks(0);
