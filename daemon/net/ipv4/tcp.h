@@ -185,6 +185,7 @@ struct tcp_sock {
 	uint32_t undo_tsval;            /* TSval of the episode's first retransmit */
 	uint32_t tlp_high_seq;          /* snd_nxt when a loss probe went out; 0: none */
 	bool tlp_dsacked;               /* the probe came back as a D-SACK */
+	uint32_t tlp_tsval;             /* the probe's TSval */
 	uint8_t ca_state;
 	uint32_t dupacks;
 	bool cwnd_limited;              /* the last write_xmit stopped at cwnd */

@@ -806,19 +806,27 @@ static bool tcp_ack(struct tcp_sock *tp, struct sk_buff *skb)
 			tp->ca_ops->pkts_acked(tp, segs, rtt_us);
 
 		/*
-		 * The loss probe's episode ends (RFC 8985 §7.4): without a
-		 * D-SACK for it, the probe repaired a real loss at the tail,
-		 * which costs what a fast recovery would.
+		 * The loss probe's episode (RFC 8985 §7.4, tcp_process_tlp_ack):
+		 * the original arrived if the probe came back as a D-SACK or
+		 * this ACK echoes a TSval older than the probe's; no loss.  An
+		 * ACK beyond the probe without either means the probe repaired
+		 * a real loss at the tail, which costs what a fast recovery
+		 * would.  An ACK of exactly the probe waits for more evidence.
 		 */
 		if (tp->tlp_high_seq && !before(ack, tp->tlp_high_seq)) {
-			if (!tp->tlp_dsacked && tp->ca_state == TCP_CA_Open) {
-				tp->prior_ssthresh = tp->snd_ssthresh;
-				tp->prior_cwnd = tp->snd_cwnd;
-				tp->snd_ssthresh = tp->ca_ops->ssthresh(tp);
-				tp->snd_cwnd = tp->snd_ssthresh;
-				NET_INC_STATS(TCPLOSSPROBERECOVERY);
+			if (tp->tlp_dsacked || (cb->has_ts && cb->rcv_tsecr &&
+						before(cb->rcv_tsecr, tp->tlp_tsval))) {
+				tp->tlp_high_seq = 0;
+			} else if (after(ack, tp->tlp_high_seq)) {
+				if (tp->ca_state == TCP_CA_Open) {
+					tp->prior_ssthresh = tp->snd_ssthresh;
+					tp->prior_cwnd = tp->snd_cwnd;
+					tp->snd_ssthresh = tp->ca_ops->ssthresh(tp);
+					tp->snd_cwnd = tp->snd_ssthresh;
+					NET_INC_STATS(TCPLOSSPROBERECOVERY);
+				}
+				tp->tlp_high_seq = 0;
 			}
-			tp->tlp_high_seq = 0;
 		}
 		if (tp->ca_state < TCP_CA_Recovery && prior_sacked) {
 			/* A hole below SACKed data filled by the original: reordering. */

@@ -178,6 +178,7 @@ static void tcp_send_loss_probe(struct tcp_sock *tp)
 			NET_INC_STATS(TCPLOSSPROBES);
 			tp->tlp_high_seq = tp->snd_nxt;
 			tp->tlp_dsacked = false;
+			tp->tlp_tsval = tcp_time_stamp(tp);
 		}
 	}
 	tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp->rto);

@@ -1947,8 +1947,19 @@ static void test_tail_loss_probe(void **state)
 	assert_int_equal(conn_tp(&c)->pending, ICSK_TIME_RETRANS);
 	assert_int_equal(fake_tx_count(), 0);
 
-	/* Everything acknowledged, no D-SACK: the probe repaired a loss. */
+	/*
+	 * An ACK of just the probe proves nothing yet; one beyond it, with
+	 * no D-SACK and no older TSval echoed, means the probe repaired a
+	 * loss.
+	 */
 	c.ack = first + 5 * MSS_TS;
+	conn_send(&c, F_ACK, NULL, 0);
+	assert_int_equal(TCPEXT_MIB(TCPLOSSPROBERECOVERY), rec);
+	client_write(&c.t, data, MSS_TS);
+	doorbell(&c.t);
+	conn_pop(&c, &s);
+	assert_int_equal(s.seq, first + 5 * MSS_TS);
+	c.ack = first + 6 * MSS_TS;
 	conn_send(&c, F_ACK, NULL, 0);
 	assert_int_equal(TCPEXT_MIB(TCPLOSSPROBERECOVERY) - rec, 1);
 	assert_true(conn_tp(&c)->snd_cwnd < cwnd);
@@ -1958,7 +1969,7 @@ static void test_tail_loss_probe(void **state)
 	 * (a D-SACK below that same ACK, RFC 2883): nothing was lost, cwnd
 	 * stays.
 	 */
-	first += 5 * MSS_TS;
+	first += 6 * MSS_TS;
 	client_write(&c.t, data, 2 * MSS_TS);
 	doorbell(&c.t);
 	conn_pop(&c, &s);
