@@ -558,6 +558,7 @@ static struct tcp_sock *tcp_v4_syn_recv_sock(const struct listen_tmpl *t, struct
 	sk = sock_alloc_child(&t->sk, cpu < 0 ? 0 : cpu);
 	if (!sk)
 		return NULL;
+	sock_mark_rx_cpu(sk);           /* the SYN (or cookie ACK) came in here */
 	tp = tcp_sock_alloc(sk);
 	if (!tp) {
 		sock_destroy(sk);
@@ -698,6 +699,7 @@ static int tcp_v4_listen_rcv(struct tcp_sock *lp, struct sk_buff *skb)
 	int max_syn;
 
 	tmpl_from(&t, lp);
+	sock_mark_rx_cpu(lp->sk);
 	pthread_rwlock_unlock(&sock_lookup_lock);
 
 	if (cb->tcp_flags & TCPHDR_RST) {
@@ -896,6 +898,8 @@ lookup:
 	if (tp) {
 		int owner = tp->sk->owner_cpu;
 
+		if (!handed)
+			sock_mark_rx_cpu(tp->sk);
 		pthread_rwlock_unlock(&sock_lookup_lock);
 		if (owner != cpu && cpu >= 0 && !handed && softnet_get(owner)) {
 			NET_INC_STATS(TCPTOBACKLOG);
