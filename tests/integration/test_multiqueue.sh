@@ -60,7 +60,7 @@ wait_stack_listen 8081
 # Rate-limited, so that every connection stays established for a while:
 # the sockets are listed every 0.2 s during the transfers (which side
 # closes first varies, so afterwards only some would remain in TIME-WAIT).
-RATE=$((KB / 2))
+RATE=$((KB / 4))
 info "$FLOWS parallel downloads of $KB KiB from the stack at $RATE KiB/s each"
 pids=
 i=0
