@@ -4,10 +4,13 @@
 # (tcp_many: each echoes 16 bytes, then the client closes and its sockets
 # wait in TIME-WAIT).  Each socket's owner worker is chosen round-robin;
 # connect records the flow for its owner (net.core.rps_sock_flow_entries),
-# so RPS steers the SYN-ACK and the rest of the flow there: every
-# connection must show rx_cpus == [owner_cpu].  As a control, with the
-# table off (0) RPS steers by the hash alone and some connections are
-# received by the other worker and handed over (TCPBacklogHandoff).
+# so RPS steers the SYN-ACK and the rest of the flow there: a connection
+# must show rx_cpus == [owner_cpu], except the rare ones whose hash shares
+# a table entry with another flow (at most N/16 allowed; with 32768
+# entries about one run in sixteen has one).  As a control, with the
+# table off (0) RPS steers by the hash alone and about half the
+# connections are received by the other worker and handed over
+# (TCPBacklogHandoff): at least N/4 required.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tcp_lib.sh"
 
@@ -61,7 +64,7 @@ h1=$(counter TcpExt TCPBacklogHandoff)
 info "RFS on: $1 connections over $3 owner workers, $2 received elsewhere, hand-offs $((h1 - h0))"
 [ "$1" -ge "$N" ] || fail "expected $N connections in the listing, found $1"
 [ "$3" -eq 2 ] || fail "the sockets should be owned by both workers"
-[ "$2" -eq 0 ] || fail "$2 connections were received by a worker other than their owner"
+[ "$2" -le $((N / 16)) ] || fail "$2 connections were received by a worker other than their owner"
 
 # Control: without the table the hash decides, and about half the flows
 # land on the other worker.  TIME-WAIT sockets of the first run stay
@@ -71,7 +74,7 @@ run norfs
 h2=$(counter TcpExt TCPBacklogHandoff)
 set -- $(mismatches "$IT_TMP/norfs.json")
 info "RFS off: $1 connections listed, $2 received elsewhere, hand-offs $((h2 - h1))"
-[ "$2" -gt 0 ] || fail "without RFS every flow still hashed to its owner: the check proves nothing"
+[ "$2" -ge $((N / 4)) ] || fail "without RFS only $2 flows hashed away from their owner: the check proves nothing"
 [ "$h2" -gt "$h1" ] || fail "without RFS no segment was handed to its owner"
 stop_daemon
 pass
