@@ -323,6 +323,10 @@ static int bring_up_iface(const struct ns_config *cfg, const struct ns_iface_con
 	struct net_device *dev;
 	int rc;
 
+	p.weight = ifc->weight;
+	p.txqueuelen = ifc->txqueuelen;
+	for (unsigned int q = 0; q < ifc->n_irq_affinity && q < 16; q++)
+		p.irq_affinity[q] = (int)ifc->irq_affinity[q] + 1;
 	if (ifc->file[0])
 		snprintf(where, sizeof(where), "%s:%d: ", ifc->file, ifc->line);
 	else

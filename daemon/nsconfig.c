@@ -469,6 +469,37 @@ static int set_iface_key(struct ns_iface_config *ifc, const char *key, const cha
 			ifc->rps_mask = (uint64_t)v;
 		}
 		ifc->rps_set = true;
+	} else if (strcmp(key, "irq_affinity") == 0) {
+		char list[256], *save = NULL, *tok;
+
+		snprintf(list, sizeof(list), "%s", val);
+		ifc->n_irq_affinity = 0;
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			tok = trim(tok);
+			if (ifc->n_irq_affinity == 16 || config_parse_uint(tok, 0, 63, &v) < 0) {
+				snprintf(why, whylen, "irq_affinity must be a list of at most 16 "
+					 "worker numbers (0..63) separated by commas, not '%s'", val);
+				return -1;
+			}
+			ifc->irq_affinity[ifc->n_irq_affinity++] = (unsigned int)v;
+		}
+		if (!ifc->n_irq_affinity) {
+			snprintf(why, whylen, "irq_affinity needs at least one worker number");
+			return -1;
+		}
+	} else if (strcmp(key, "weight") == 0) {
+		if (config_parse_uint(val, 1, 65536, &v) < 0) {
+			snprintf(why, whylen, "weight must be an integer from 1 to 65536, not '%s'", val);
+			return -1;
+		}
+		ifc->weight = (unsigned int)v;
+	} else if (strcmp(key, "txqueuelen") == 0) {
+		if (config_parse_uint(val, 1, 1000000, &v) < 0) {
+			snprintf(why, whylen, "txqueuelen must be an integer from 1 to 1000000, not '%s'",
+				 val);
+			return -1;
+		}
+		ifc->txqueuelen = (unsigned int)v;
 	} else {
 		snprintf(why, whylen, "unknown key '%s' in [interface %s]", key, ifc->name);
 		return -1;
@@ -638,6 +669,19 @@ int config_validate(const struct ns_config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "%sinterface %s has %u queues but only %d workers",
 				 where, ifc->name, ifc->queues, cfg->workers);
 			return -1;
+		}
+		if (ifc->n_irq_affinity && ifc->n_irq_affinity != ifc->queues) {
+			snprintf(err, errlen, "%sinterface %s: irq_affinity names %u workers for "
+				 "%u queues", where, ifc->name, ifc->n_irq_affinity, ifc->queues);
+			return -1;
+		}
+		for (unsigned int k = 0; k < ifc->n_irq_affinity; k++) {
+			if (ifc->irq_affinity[k] >= (unsigned int)cfg->workers) {
+				snprintf(err, errlen, "%sinterface %s: irq_affinity worker %u, but "
+					 "workers = %d", where, ifc->name, ifc->irq_affinity[k],
+					 cfg->workers);
+				return -1;
+			}
 		}
 		for (unsigned int k = 0; k < ifc->n_addrs; k++) {
 			const struct ns_addr_config *a = &ifc->addrs[k];

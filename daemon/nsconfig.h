@@ -60,6 +60,11 @@ struct ns_iface_config {
 	unsigned int queues;
 	uint64_t rps_mask;
 	bool rps_set;               /* rps_cpus given explicitly */
+	/* irq_affinity: queue i's irqs on worker irq_affinity[i] (n given). */
+	unsigned int irq_affinity[16];
+	unsigned int n_irq_affinity;
+	unsigned int weight;        /* NAPI weight per queue; 0: net.core.dev_weight */
+	unsigned int txqueuelen;    /* qdisc limit per TX queue; 0: 1000 */
 	char file[256];             /* where it was defined */
 	int line;
 };

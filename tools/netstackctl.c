@@ -86,6 +86,28 @@ static void ctl_print_stat_rows(const char *label, const char *const *hdr,
 	putchar('\n');
 }
 
+/* link -s: qdisc, txqueuelen and one row per queue pair (ethtool -S's view). */
+static void ctl_print_link_queues(const Netstack__LinkInfo *l)
+{
+	printf("    qdisc %s txqueuelen %u\n", l->qdisc[0] ? l->qdisc : "?", l->txqueuelen);
+	if (!l->n_queue_stats)
+		return;
+	printf("    %5s %4s %6s %18s %12s %10s %12s %18s %12s %10s\n", "queue", "cpu", "weight",
+	       "rps_cpus", "rx_packets", "rx_dropped", "rx_irqs", "rx_bytes", "tx_packets",
+	       "tx_dropped");
+	for (size_t q = 0; q < l->n_queue_stats; q++) {
+		const Netstack__LinkQueueStats *qs = l->queue_stats[q];
+		char cpu[16], rps[20];
+
+		snprintf(cpu, sizeof(cpu), "%d", qs->cpu);
+		snprintf(rps, sizeof(rps), "%" PRIx64, qs->rps_mask);
+		printf("    %5u %4s %6u %18s %12" PRIu64 " %10" PRIu64 " %12" PRIu64 " %18" PRIu64
+		       " %12" PRIu64 " %10" PRIu64 "\n", qs->index, qs->cpu < 0 ? "-" : cpu,
+		       qs->weight, rps, qs->rx_packets, qs->rx_dropped, qs->rx_irqs, qs->rx_bytes,
+		       qs->tx_packets, qs->tx_dropped);
+	}
+}
+
 static void ctl_print_link(const Netstack__ShowReply *r, const struct ctl_opts *o)
 {
 	static const char *const rx_hdr[] = {
@@ -128,6 +150,8 @@ static void ctl_print_link(const Netstack__ShowReply *r, const struct ctl_opts *
 		}
 		ctl_print_stat_rows("RX:", rx_hdr, rx, 6);
 		ctl_print_stat_rows("TX:", tx_hdr, tx, 6);
+		if (o->stats)
+			ctl_print_link_queues(l);
 	}
 }
 
@@ -139,6 +163,30 @@ void ctl_json_add_u64(struct json_object *obj, const char *key, uint64_t v)
 void ctl_json_add_str(struct json_object *obj, const char *key, const char *v)
 {
 	json_object_object_add(obj, key, json_object_new_string(v));
+}
+
+static struct json_object *ctl_json_link_queues(const Netstack__LinkInfo *l)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t q = 0; q < l->n_queue_stats; q++) {
+		const Netstack__LinkQueueStats *qs = l->queue_stats[q];
+		struct json_object *o = json_object_new_object();
+
+		ctl_json_add_u64(o, "queue", qs->index);
+		json_object_object_add(o, "cpu", json_object_new_int(qs->cpu));
+		ctl_json_add_u64(o, "weight", qs->weight);
+		ctl_json_add_u64(o, "rps_cpus", qs->rps_mask);
+		ctl_json_add_u64(o, "rx_packets", qs->rx_packets);
+		ctl_json_add_u64(o, "rx_bytes", qs->rx_bytes);
+		ctl_json_add_u64(o, "rx_dropped", qs->rx_dropped);
+		ctl_json_add_u64(o, "rx_irqs", qs->rx_irqs);
+		ctl_json_add_u64(o, "tx_packets", qs->tx_packets);
+		ctl_json_add_u64(o, "tx_bytes", qs->tx_bytes);
+		ctl_json_add_u64(o, "tx_dropped", qs->tx_dropped);
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }
 
 static struct json_object *ctl_json_link(const Netstack__ShowReply *r,
@@ -194,6 +242,9 @@ static struct json_object *ctl_json_link(const Netstack__ShowReply *r,
 		json_object_object_add(st, "rx", rx);
 		json_object_object_add(st, "tx", tx);
 		json_object_object_add(o, "stats64", st);
+		ctl_json_add_str(o, "qdisc", l->qdisc);
+		ctl_json_add_u64(o, "txqlen", l->txqueuelen);
+		json_object_object_add(o, "queues", ctl_json_link_queues(l));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -476,6 +527,18 @@ static void ctl_format_pids(char *buf, size_t size, const Netstack__SockInfo *s)
 		snprintf(buf + len, size - len, ")");
 }
 
+/* "0,1" (or "-"): the workers that received for @s. */
+static void ctl_format_cpus(char *buf, size_t size, const Netstack__SockInfo *s)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->n_rx_cpus && off + 12 < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%u", i ? "," : "", s->rx_cpus[i]);
+	if (!off)
+		snprintf(buf, size, "-");
+}
+
 static int ctl_max(int a, int b)
 {
 	return a > b ? a : b;
@@ -514,6 +577,12 @@ static void ctl_print_ss(const Netstack__ShowReply *r, const struct ctl_opts *o)
 			printf("%-5s ", s->proto);
 		printf("%-10s %*u %*u %-*s %-*s %s\n", s->state, wr, s->recv_q, ws, s->send_q,
 		       wl, s->local, wp, s->peer, pids);
+		if (o->info) {
+			char cpus[200];
+
+			ctl_format_cpus(cpus, sizeof(cpus), s);
+			printf("\t owner_cpu:%d rx_cpus:%s\n", s->owner_cpu, cpus);
+		}
 		if (o->info && !strcmp(s->proto, "tcp") && strcmp(s->state, "LISTEN"))
 			printf("\t %s rto:%u rtt:%u.%03u/%u.%03u mss:%u cwnd:%u ssthresh:%u "
 			       "bytes_acked:%llu bytes_received:%llu unacked:%u sacked:%u "
@@ -552,6 +621,13 @@ static struct json_object *ctl_json_ss(const Netstack__ShowReply *r, const struc
 		json_object_object_add(obj, "pids", pids);
 		ctl_json_add_u64(obj, "drops", s->drops);
 		json_object_object_add(obj, "owner_cpu", json_object_new_int(s->owner_cpu));
+		{
+			struct json_object *cpus = json_object_new_array();
+
+			for (j = 0; j < s->n_rx_cpus; j++)
+				json_object_array_add(cpus, json_object_new_uint64(s->rx_cpus[j]));
+			json_object_object_add(obj, "rx_cpus", cpus);
+		}
 		if (!strcmp(s->proto, "tcp")) {
 			ctl_json_add_str(obj, "cong", s->cong);
 			ctl_json_add_u64(obj, "cwnd", s->cwnd);
@@ -662,6 +738,8 @@ static void ctl_usage(FILE *f)
 		"       " PROG " [OPTIONS] addr [show|add|del ...]\n"
 		"       " PROG " [OPTIONS] hook [list|add|insert|del|flush ...]\n"
 		"       " PROG " [OPTIONS] capture [-i IFACE] [-c COUNT] [-w FILE] [FILTER]\n"
+		"       " PROG " [OPTIONS] link [-s] [-j] | link set DEV txqueuelen N\n"
+		"       " PROG " [OPTIONS] qdisc [show] [dev DEV] [-j]\n"
 		"Show the state of netstackd, the userspace TCP/IP stack, and read or set\n"
 		"its run-time knobs.\n"
 		"\n"
@@ -678,6 +756,8 @@ static void ctl_usage(FILE *f)
 		"rule chains at the five netfilter points, like iptables (see HOOK)");
 	fprintf(f, "  %-9s %s\n", "capture",
 		"capture frames in both directions, like tcpdump (see CAPTURE)");
+	fprintf(f, "  %-9s %s\n", "qdisc",
+		"transmit queues' qdiscs with counters, like tc -s qdisc (see LINK)");
 	fprintf(f, "\n"
 		"ROUTE: [unicast|blackhole|unreachable|prohibit] PREFIX|default\n"
 		"       [via GATEWAY] [dev NAME] [metric N] [src ADDRESS]\n"
@@ -706,6 +786,15 @@ static void ctl_usage(FILE *f)
 		"       hook add input -p tcp --dport 8080 -j REJECT --reject-with tcp-reset\n"
 		"Changing rules needs root or netstackd's user.\n");
 	fprintf(f, "\n"
+		"LINK: link [-s] [-j]    interfaces; -s (--stats) adds the qdisc, txqueuelen\n"
+		"                        and per-queue counters: worker (cpu), NAPI weight,\n"
+		"                        rps_cpus, rx/tx packets, bytes, drops, rx irqs\n"
+		"      link set DEV txqueuelen N   each TX queue's qdisc limit (1..1000000;\n"
+		"                        root or netstackd's user)\n"
+		"      qdisc [show] [dev DEV] [-j]   pfifo_fast per TX queue (3 bands by TOS):\n"
+		"                        sent bytes/packets, dropped, overlimits, requeues,\n"
+		"                        backlog; lo is noqueue\n");
+	fprintf(f, "\n"
 		"CAPTURE: capture [-i IFACE] [-c COUNT] [-w FILE] [-B KiB] [-s SNAPLEN] [FILTER]\n"
 		"  Frames received (at the taps of __netif_receive_skb) and sent (at\n"
 		"  dev_queue_xmit) on IFACE (default: all), until COUNT frames or ^C.\n"
@@ -729,8 +818,10 @@ static void ctl_usage(FILE *f)
 		"                     ICMP ping and raw sockets too)\n"
 		"  -t, --tcp          ss: TCP sockets\n"
 		"  -l, --listening    ss: only listening (and unconnected UDP) sockets\n"
-		"  -i, --info         ss: TCP internals (cwnd, ssthresh, rtt/rttvar, rto, mss,\n"
-		"                     retransmits, SACKed, delivery rate), like ss -ti\n"
+		"  -i, --info         ss: the owner worker and the workers that received for\n"
+		"                     each socket (owner_cpu, rx_cpus), and TCP internals\n"
+		"                     (cwnd, ssthresh, rtt/rttvar, rto, mss, retransmits,\n"
+		"                     SACKed, delivery rate), like ss -ti\n"
 		"  -n, --numeric      ss: accepted; names are never resolved\n"
 		"  -p, --processes    ss: accepted; holding processes are always shown\n"
 		"  -h, --help         print this help and exit\n"
@@ -1047,6 +1138,13 @@ out_free_reply:
 out_close:
 	close(fd);
 	return ret;
+}
+
+int ctl_run_show(const char *name, const struct ctl_opts *o)
+{
+	const struct ctl_object *obj = ctl_find_object(name);
+
+	return obj ? ctl_run(obj, o) : EXIT_USAGE;
 }
 
 /*
@@ -1539,7 +1637,8 @@ int main(int argc, char **argv)
 		}
 		if (argv[k][0] == '-')
 			continue;
-		if (!strcmp(argv[k], "hook") || !strcmp(argv[k], "capture"))
+		if (!strcmp(argv[k], "hook") || !strcmp(argv[k], "capture") ||
+		    !strcmp(argv[k], "link") || !strcmp(argv[k], "qdisc"))
 			gargc = k + 1;
 		break;
 	}
@@ -1602,6 +1701,24 @@ int main(int argc, char **argv)
 			ret = ctl_run_hook(argc - optind - 1, argv + optind + 1, &o);
 		else
 			ret = ctl_run_capture(argc - optind - 1, argv + optind + 1, &o);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			ctl_err("cannot write output: %s", strerror(errno));
+			ret = EXIT_FAIL;
+		}
+		return ret;
+	}
+	if (!strcmp(argv[optind], "link") || !strcmp(argv[optind], "qdisc")) {
+		if (o.write || o.all || o.udp || o.tcp || o.listening || o.info)
+			return ctl_usage_error("options -w, -a, -u, -t, -l, -i are not for %s",
+					       argv[optind]);
+		if (!o.socket_path || !*o.socket_path)
+			o.socket_path = getenv(NS_IPC_SOCKET_ENV);
+		if (!o.socket_path || !*o.socket_path)
+			o.socket_path = NS_IPC_DEFAULT_SOCKET;
+		if (argv[optind][0] == 'l')
+			ret = ctl_run_link(argc - optind - 1, argv + optind + 1, &o);
+		else
+			ret = ctl_run_qdisc(argc - optind - 1, argv + optind + 1, &o);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			ctl_err("cannot write output: %s", strerror(errno));
 			ret = EXIT_FAIL;

@@ -29,6 +29,7 @@ struct ctl_opts {
 	bool listening;             /* ss -l */
 	bool info;                  /* ss -i */
 	bool write;                 /* sysctl -w */
+	bool stats;                 /* link -s: per-queue counters */
 };
 
 /* One line "netstackctl: ..." on stderr. */
@@ -55,5 +56,10 @@ void ctl_json_add_str(struct json_object *obj, const char *key, const char *v);
 int ctl_run_hook(int argc, char **argv, const struct ctl_opts *o);
 /* netstackctl capture ... (argv after "capture").  Exit status. */
 int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o);
+/* netstackctl link ... / qdisc ... (argv after the word).  Exit status. */
+int ctl_run_link(int argc, char **argv, const struct ctl_opts *o);
+int ctl_run_qdisc(int argc, char **argv, const struct ctl_opts *o);
+/* Run the show object @name (link, softnet, ...) as the plain command does. */
+int ctl_run_show(const char *name, const struct ctl_opts *o);
 
 #endif

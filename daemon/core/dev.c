@@ -16,6 +16,7 @@
 #include "core/netdev.h"
 #include "core/skb.h"
 #include "core/softnet.h"
+#include "core/sysctl.h"
 #include "net/wire/ether.h"
 #include "net/wire/ip.h"
 
@@ -151,15 +152,36 @@ static uint32_t hash_mix(uint32_t a, uint32_t b, uint32_t c)
 }
 
 /*
- * The flow dissector, reduced to what RPS needs: a hash over addresses,
- * protocol and ports that is symmetric (both directions of a flow hash the
- * same), so that the worker that owns a connection also gets its replies.
+ * The flow hash of an IPv4 flow: symmetric (both directions of a flow hash
+ * the same), so that the worker that owns a connection also gets its
+ * replies.  Addresses and ports in network order; ports 0 for protocols
+ * without them.
+ */
+uint32_t flow_hash_v4(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+		      uint8_t protocol)
+{
+	uint32_t a = saddr, b = daddr, ports;
+
+	/* Order the endpoints so that both directions agree. */
+	if (a > b || (a == b && sport > dport)) {
+		a = daddr;
+		b = saddr;
+		ports = ((uint32_t)dport << 16) | sport;
+	} else {
+		ports = ((uint32_t)sport << 16) | dport;
+	}
+	return hash_mix(a, b, ports ^ protocol);
+}
+
+/*
+ * The flow dissector, reduced to what RPS needs: flow_hash_v4 over
+ * addresses, protocol and (TCP, UDP, not for fragments) ports.
  * skb->data points at the network header.
  */
 uint32_t skb_get_hash(struct sk_buff *skb)
 {
 	const struct iphdr *iph;
-	uint32_t a, b, ports = 0;
+	struct l4_ports p = { 0, 0 };
 	unsigned int ihl;
 
 	if (skb->l4_hash)
@@ -171,40 +193,74 @@ uint32_t skb_get_hash(struct sk_buff *skb)
 	}
 	iph = (const struct iphdr *)skb->data;
 	ihl = iph_ihl(iph) * 4u;
-	a = iph->saddr;
-	b = iph->daddr;
 	if ((iph->protocol == IPPROTO_TCP_NS || iph->protocol == IPPROTO_UDP_NS) &&
 	    !(iph->frag_off & htons(IP_MF | IP_OFFSET)) && ihl >= IP_MIN_HLEN &&
-	    skb_may_pull(skb, ihl + sizeof(struct l4_ports))) {
-		struct l4_ports p;
-
+	    skb_may_pull(skb, ihl + sizeof(struct l4_ports)))
 		memcpy(&p, skb->data + ihl, sizeof(p));
-		/* Order the endpoints so that both directions agree. */
-		if (a > b || (a == b && p.source > p.dest)) {
-			uint32_t t = a;
-
-			a = b;
-			b = t;
-			ports = ((uint32_t)p.dest << 16) | p.source;
-		} else {
-			ports = ((uint32_t)p.source << 16) | p.dest;
-		}
-	} else if (a > b) {
-		uint32_t t = a;
-
-		a = b;
-		b = t;
-	}
-	skb->hash = hash_mix(a, b, ports ^ iph->protocol);
+	skb->hash = flow_hash_v4(iph->saddr, iph->daddr, p.source, p.dest, iph->protocol);
 	skb->l4_hash = 1;
 	return skb->hash;
 }
 
-/* get_rps_cpu: map the flow hash onto the queue's RPS mask. */
+/*
+ * RFS: entries are the flow hash's upper bits with the owner worker in
+ * the low RPS_CPU_BITS (the kernel's rps_cpu_mask), indexed by the hash's
+ * low bits; the sysctl's value, rounded down to a power of two, is the
+ * part of the table in use.
+ */
+#define RPS_SOCK_FLOW_MAX 65536u
+#define RPS_CPU_MASK 63u
+static _Atomic uint32_t rps_sock_flow_table[RPS_SOCK_FLOW_MAX];
+
+static uint32_t rps_sock_flow_mask(void)
+{
+	uint64_t n = (uint64_t)sysctl_read(&sysctl_rps_sock_flow_entries);
+
+	if (n == 0)
+		return 0;
+	while (n & (n - 1))
+		n &= n - 1;
+	return (uint32_t)n - 1;
+}
+
+void rps_record_sock_flow(uint32_t hash)
+{
+	int cpu = smp_processor_id();
+	uint32_t mask = rps_sock_flow_mask(), val;
+	_Atomic uint32_t *e;
+
+	if (cpu < 0 || !sysctl_read(&sysctl_rps_sock_flow_entries))
+		return;
+	val = (hash & ~RPS_CPU_MASK) | (uint32_t)cpu;
+	e = &rps_sock_flow_table[hash & mask];
+	if (atomic_load_explicit(e, memory_order_relaxed) != val)
+		atomic_store_explicit(e, val, memory_order_relaxed);
+}
+
+/* The worker RFS recorded for @hash, or -1. */
+static int rps_sock_flow_cpu(uint32_t hash)
+{
+	uint32_t mask, e;
+
+	if (!sysctl_read(&sysctl_rps_sock_flow_entries))
+		return -1;
+	mask = rps_sock_flow_mask();
+	e = atomic_load_explicit(&rps_sock_flow_table[hash & mask], memory_order_relaxed);
+	if (e == 0 || ((e ^ hash) & ~RPS_CPU_MASK))
+		return -1;
+	return (int)(e & RPS_CPU_MASK) < nr_workers ? (int)(e & RPS_CPU_MASK) : -1;
+}
+
+/*
+ * get_rps_cpu: the worker RFS recorded for the flow (its socket's owner),
+ * else the flow hash mapped onto the queue's RPS mask.
+ */
 static int get_rps_cpu(const struct netdev_rx_queue *rxq, struct sk_buff *skb)
 {
 	uint64_t mask = rxq->rps_mask;
 	unsigned int n;
+	uint32_t hash;
+	int rfs;
 
 	if (nr_workers < 64)
 		mask &= (1ull << nr_workers) - 1;
@@ -213,7 +269,11 @@ static int get_rps_cpu(const struct netdev_rx_queue *rxq, struct sk_buff *skb)
 
 	if (n == 0)
 		return -1;
-	k = (unsigned int)(((uint64_t)skb_get_hash(skb) * n) >> 32);
+	hash = skb_get_hash(skb);
+	rfs = rps_sock_flow_cpu(hash);
+	if (rfs >= 0)
+		return rfs;
+	k = (unsigned int)(((uint64_t)hash * n) >> 32);
 	for (int cpu = 0; cpu < 64; cpu++) {
 		if (!(mask & (1ull << cpu)))
 			continue;

@@ -88,4 +88,18 @@ int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
 /* Flow hash of @skb (computed once and cached in skb->hash). */
 uint32_t skb_get_hash(struct sk_buff *skb);
 
+/* The same hash from a flow's addresses and ports (network order). */
+uint32_t flow_hash_v4(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+		      uint8_t protocol);
+
+/*
+ * RFS (the kernel's rps_sock_flow_table, sock_rps_record_flow): note that
+ * the flow with hash @hash belongs to the calling worker, so that RPS
+ * steers its next frames here instead of by the hash alone.  A socket's
+ * owner calls it for the frames it processes; one relaxed load, a store
+ * only when the entry changes.  No-op with net.core.rps_sock_flow_entries
+ * = 0 or on a thread that is no worker.
+ */
+void rps_record_sock_flow(uint32_t hash);
+
 #endif

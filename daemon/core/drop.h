@@ -97,7 +97,8 @@
 	X(TX_HEADROOM, "no headroom to push a header")                             \
 	X(SHUTDOWN, "discarded at shutdown")                                      \
 	X(IMPAIR_LOSS, "lost by the test link impairment (net.netstack.impair.loss)") \
-	X(IMPAIR_OVERFLOW, "test link impairment's delay queue full (net.netstack.impair.limit)")
+	X(IMPAIR_OVERFLOW, "test link impairment's delay queue full (net.netstack.impair.limit)") \
+	X(QDISC_DROP, "transmit queue (qdisc) full: txqueuelen frames wait for the driver")
 
 enum skb_drop_reason {
 #define SKB_DROP_ENUM(name, text) SKB_DROP_REASON_##name,

@@ -47,7 +47,15 @@ struct net_device *alloc_netdev(size_t priv_size, const char *name)
 		dev->rx[q].dev = dev;
 		dev->rx[q].index = q;
 		dev->rx[q].irq.fd = -1;
+		dev->tx[q].dev = dev;
+		dev->tx[q].index = q;
+		dev->tx[q].irq_cpu = -1;
+		dev->tx[q].tx_irq.fd = -1;
+		qdisc_init(&dev->tx[q].qdisc, &dev->tx[q]);
 	}
+	atomic_init(&dev->tx_queue_len, NETDEV_DEFAULT_TXQUEUELEN);
+	for (unsigned int w = 0; w < NS_MAX_WORKERS; w++)
+		dev->xps_queue[w] = 0xff;   /* none: worker % num_tx_queues */
 	return dev;
 }
 
@@ -55,6 +63,8 @@ void free_netdev(struct net_device *dev)
 {
 	if (!dev)
 		return;
+	for (unsigned int q = 0; q < NETDEV_MAX_QUEUES; q++)
+		qdisc_destroy(&dev->tx[q].qdisc);
 	free(dev->pcpu_stats);
 	free(dev->priv);
 	free(dev);
@@ -126,6 +136,9 @@ void dev_close(struct net_device *dev)
 	atomic_fetch_and(&dev->flags, ~(unsigned int)(NETDEV_IFF_UP | NETDEV_IFF_RUNNING));
 	if (dev->netdev_ops->ndo_stop)
 		dev->netdev_ops->ndo_stop(dev);
+	/* dev_deactivate: what waits in the qdiscs goes with the device. */
+	for (unsigned int q = 0; q < NETDEV_MAX_QUEUES; q++)
+		qdisc_reset(&dev->tx[q].qdisc, SKB_DROP_REASON_DEV_READY);
 }
 
 void netif_napi_add(struct net_device *dev, unsigned int q, napi_poll_fn poll,
@@ -168,29 +181,55 @@ void dev_get_stats(struct net_device *dev, struct rtnl_link_stats64_ns *st)
 		dev->netdev_ops->ndo_get_stats64(dev, st);
 }
 
-/* Pick the TX queue: the calling worker's own, so a flow leaves on the
- * queue its owner polls (tun steers the replies back to it). */
-static unsigned int netdev_pick_tx(struct net_device *dev)
+unsigned int netdev_pick_tx(const struct net_device *dev)
 {
 	int cpu = smp_processor_id();
+	unsigned int q;
 
-	return cpu < 0 ? 0 : (unsigned int)cpu % dev->num_tx_queues;
+	if (cpu < 0)
+		return 0;
+	q = dev->xps_queue[cpu];
+	if (q >= dev->num_tx_queues)
+		q = (unsigned int)cpu % dev->num_tx_queues;
+	return q;
+}
+
+void netif_set_xps_queue(struct net_device *dev, unsigned int q, int cpu)
+{
+	if (q >= NETDEV_MAX_QUEUES || cpu < 0 || cpu >= NS_MAX_WORKERS)
+		return;
+	dev->tx[q].irq_cpu = cpu;
+	/* A worker with several queues sends on the first of them. */
+	if (dev->xps_queue[cpu] == 0xff)
+		dev->xps_queue[cpu] = (uint8_t)q;
+}
+
+int dev_set_tx_queue_len(struct net_device *dev, unsigned long len)
+{
+	if (len < 1 || len > NETDEV_MAX_TXQUEUELEN)
+		return -EINVAL;
+	atomic_store_explicit(&dev->tx_queue_len, (uint32_t)len, memory_order_relaxed);
+	return 0;
 }
 
 int dev_queue_xmit(struct sk_buff *skb)
 {
 	struct net_device *dev = skb->dev;
+	unsigned int q;
 
 	if (ns_unlikely(!netif_running(dev))) {
 		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);
 		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 		return -ENETDOWN;
 	}
-	skb->queue_mapping = (uint16_t)netdev_pick_tx(dev);
+	q = netdev_pick_tx(dev);
+	skb->queue_mapping = (uint16_t)q;
 	/* Taps (packet capture) see what is sent, as in the kernel's xmit_one. */
 	if (ns_unlikely(dev_nit_active()))
 		dev_queue_xmit_nit(skb, dev);
-	/* No qdisc yet: the driver's queue is the only one (noqueue). */
+	if (!(dev->priv_flags & NETDEV_IFF_NO_QUEUE))
+		return qdisc_xmit(skb, dev, &dev->tx[q]);
+	/* noqueue (lo): the driver is the only queue, and it never fills. */
 	if (dev->netdev_ops->ndo_start_xmit(skb, dev) != NETDEV_TX_OK) {
 		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);
 		kfree_skb_reason(skb, SKB_DROP_REASON_TX_ERROR);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/counter.h"
+#include "core/sch_generic.h"
 #include "core/softnet.h"
 
 struct sk_buff;
@@ -78,13 +79,36 @@ struct header_ops {
 	int (*type_trans)(struct sk_buff *skb, struct net_device *dev);
 };
 
-/* A receive queue: a NAPI context plus the irq that schedules it. */
+/*
+ * A receive queue: a NAPI context plus the irq that schedules it.  The
+ * counters (ethtool -S's rx_queue_N_*) have one writer: the worker the
+ * irq is affine to.
+ */
 struct netdev_rx_queue {
 	struct net_device *dev;
 	unsigned int index;
 	struct napi_struct napi;
 	struct ns_irq irq;
 	uint64_t rps_mask;          /* workers RPS may steer to (0: none) */
+	ns_counter_t rx_packets, rx_bytes, rx_dropped;
+};
+
+/*
+ * A transmit queue (the kernel's struct netdev_queue): its qdisc
+ * (pfifo_fast, unused on IFF_NO_QUEUE devices), the driver's flow control
+ * state and its "TX completion" irq (the driver's).  @irq_cpu is the worker
+ * whose irq serves this queue (its XPS owner).  The counters have several
+ * writers (shared atomics): frames and bytes the driver sent on this
+ * queue, frames dropped on it (qdisc full, driver errors).
+ */
+struct netdev_queue {
+	struct net_device *dev;
+	unsigned int index;
+	int irq_cpu;
+	_Atomic unsigned int state; /* QUEUE_STATE_DRV_XOFF (sch_generic.c) */
+	struct Qdisc qdisc;
+	struct ns_irq tx_irq;
+	ns_counter_t tx_packets, tx_bytes, tx_dropped;
 };
 
 enum {
@@ -93,6 +117,11 @@ enum {
 	NETDEV_IFF_LOOPBACK = 1u << 3,
 	NETDEV_IFF_RUNNING = 1u << 6,
 	NETDEV_IFF_MULTICAST = 1u << 12,
+};
+
+/* dev->priv_flags */
+enum {
+	NETDEV_IFF_NO_QUEUE = 1u << 0, /* noqueue: no qdisc (lo) */
 };
 
 struct net_device {
@@ -111,6 +140,11 @@ struct net_device {
 	unsigned int num_rx_queues;
 	unsigned int num_tx_queues;
 	struct netdev_rx_queue rx[NETDEV_MAX_QUEUES];
+	struct netdev_queue tx[NETDEV_MAX_QUEUES];
+	unsigned int priv_flags;    /* NETDEV_IFF_NO_QUEUE */
+	_Atomic uint32_t tx_queue_len; /* txqueuelen: each TX queue's qdisc limit */
+	/* XPS (xps_cpus): the TX queue each worker sends on. */
+	uint8_t xps_queue[NS_MAX_WORKERS];
 	struct pcpu_netstats *pcpu_stats; /* nworkers + 1 (the last: other threads) */
 	void *ip_ptr;               /* struct in_device, owned by net/ipv4 */
 	void *priv;                 /* driver private state */
@@ -152,11 +186,31 @@ static inline bool netif_running(const struct net_device *dev)
 }
 
 /*
- * Queue @skb (data at the link-layer header) for transmission on @skb->dev.
- * Always consumes the skb; a frame that cannot be sent is a counted drop.
- * Returns 0 or -errno.  Worker context.
+ * Queue @skb (data at the link-layer header) for transmission on @skb->dev:
+ * the TX queue netdev_pick_tx chooses, through its qdisc (sch_generic.h)
+ * unless the device is noqueue.  Always consumes the skb; a frame that
+ * cannot be sent is a counted drop.  Returns 0 (sent or queued), -ENETDOWN
+ * or -ENOBUFS (qdisc full: QDISC_DROP; the driver failed on noqueue).
+ * Worker context (the control thread for a gratuitous ARP).
  */
 int dev_queue_xmit(struct sk_buff *skb);
+
+/*
+ * The TX queue for the calling thread (netdev_pick_tx with XPS): the
+ * queue whose irq is on this worker, so that a socket's packets leave on
+ * the queue its owner polls and the TAP's flow steering sends the replies
+ * back to it.  Threads that are no worker use queue 0.
+ */
+unsigned int netdev_pick_tx(const struct net_device *dev);
+
+/*
+ * Make @q's irq worker @cpu: it sends on @q (xps_queue) and serves its TX
+ * irq.  Drivers call it while setting up queues.  Control context.
+ */
+void netif_set_xps_queue(struct net_device *dev, unsigned int q, int cpu);
+
+/* Set txqueuelen (1..NETDEV_MAX_TXQUEUELEN); 0 or -EINVAL.  Any thread. */
+int dev_set_tx_queue_len(struct net_device *dev, unsigned long len);
 
 /* The calling thread's share of @dev's counters. */
 struct pcpu_netstats *dev_this_stats(struct net_device *dev);

@@ -320,6 +320,16 @@ static inline void __skb_queue_tail(struct sk_buff_head *list, struct sk_buff *s
 	list->qlen++;
 }
 
+/* Put @skb at the front of @list (a requeued frame goes out first). */
+static inline void __skb_queue_head(struct sk_buff_head *list, struct sk_buff *skb)
+{
+	skb->next = list->head;
+	list->head = skb;
+	if (!list->tail)
+		list->tail = skb;
+	list->qlen++;
+}
+
 static inline struct sk_buff *__skb_dequeue(struct sk_buff_head *list)
 {
 	struct sk_buff *skb = list->head;

@@ -21,6 +21,7 @@
 #include "core/debug.h"
 #include "core/dev.h"
 #include "core/netdev.h"
+#include "core/sch_generic.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
 
@@ -113,8 +114,26 @@ fail:
 int request_irq(struct ns_irq *irq, int cpu, int fd, irq_handler_fn handler,
 		void *arg, const char *name)
 {
+	return request_irq_events(irq, cpu, fd, EPOLLIN | EPOLLET, handler, arg, name);
+}
+
+int irq_rearm(struct ns_irq *irq, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = irq };
+	struct softnet_data *sd = irq->sd;
+
+	if (!sd || irq->fd < 0)
+		return -EINVAL;
+	if (epoll_ctl(sd->epfd, EPOLL_CTL_MOD, irq->fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+int request_irq_events(struct ns_irq *irq, int cpu, int fd, uint32_t events,
+		       irq_handler_fn handler, void *arg, const char *name)
+{
 	struct softnet_data *sd = softnet_get(cpu);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = irq };
+	struct epoll_event ev = { .events = events, .data.ptr = irq };
 
 	if (!sd)
 		return -EINVAL;
@@ -462,9 +481,12 @@ static void softnet_ipi(struct softnet_data *sd)
 	run_calls(sd);
 }
 
+/* The kernel's order: timers, then NET_TX_SOFTIRQ before NET_RX_SOFTIRQ. */
 static void do_softirq(struct softnet_data *sd)
 {
 	run_timers(&sd->timers, ns_jiffies());
+	if (sd->pending & NET_TX_SOFTIRQ)
+		net_tx_action(sd);
 	if (sd->pending & NET_RX_SOFTIRQ)
 		net_rx_action(sd);
 }

@@ -40,6 +40,7 @@
 
 struct napi_struct;
 struct softnet_data;
+struct Qdisc;
 
 typedef int (*napi_poll_fn)(struct napi_struct *napi, int budget);
 typedef void (*irq_handler_fn)(void *arg);
@@ -108,6 +109,9 @@ struct softnet_data {
 
 	_Atomic bool ipi_pending_rps;   /* a backlog IPI is pending */
 
+	/* Qdiscs with frames to send (NET_TX_SOFTIRQ), owner only. */
+	struct Qdisc *output_queue, *output_queue_tail;
+
 	/* /proc/net/softnet_stat */
 	ns_counter_t processed;
 	ns_counter_t dropped;           /* backlog drops (written under input_lock) */
@@ -151,6 +155,17 @@ int smp_processor_id(void);
  */
 int request_irq(struct ns_irq *irq, int cpu, int fd, irq_handler_fn handler,
 		void *arg, const char *name);
+/*
+ * request_irq for other events than "readable": @events is an epoll mask
+ * (EPOLLOUT | EPOLLONESHOT for a transmit-completion line that is armed
+ * with irq_rearm() when needed).  0 or -errno.  Any thread.
+ */
+int request_irq_events(struct ns_irq *irq, int cpu, int fd, uint32_t events,
+		       irq_handler_fn handler, void *arg, const char *name);
+
+/* Re-arm a one-shot irq with @events.  0 or -errno.  Any thread. */
+int irq_rearm(struct ns_irq *irq, uint32_t events);
+
 /*
  * Stop watching @irq's fd.  While workers run, call it on the irq's own
  * worker and free the memory holding @irq only from softnet_defer(): an

@@ -20,6 +20,8 @@ _Atomic int64_t sysctl_netdev_max_backlog = 1000;
 _Atomic int64_t sysctl_netdev_budget = 300;
 _Atomic int64_t sysctl_netdev_budget_usecs = 2000;
 _Atomic int64_t sysctl_dev_weight = 64;
+_Atomic int64_t sysctl_dev_tx_weight = 64;
+_Atomic int64_t sysctl_rps_sock_flow_entries = 32768;
 
 static const struct ctl_table core_table[] = {
 	{ "net.core.netdev_max_backlog", &sysctl_netdev_max_backlog, 1, 1 << 20, 1000,
@@ -30,6 +32,10 @@ static const struct ctl_table core_table[] = {
 	  "microseconds one net_rx_action round may run" },
 	{ "net.core.dev_weight", &sysctl_dev_weight, 1, 1 << 16, 64,
 	  "packets one NAPI poll may process (weight of each RX queue)" },
+	{ "net.core.dev_tx_weight", &sysctl_dev_tx_weight, 1, 1 << 16, 64,
+	  "frames one qdisc run may send before net_tx_action takes the rest" },
+	{ "net.core.rps_sock_flow_entries", &sysctl_rps_sock_flow_entries, 0, 65536, 32768,
+	  "RFS table size: RPS steers a flow to its socket's owner worker (0: off)" },
 	{ NULL, NULL, 0, 0, 0, NULL },
 };
 

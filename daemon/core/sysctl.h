@@ -75,6 +75,8 @@ extern _Atomic int64_t sysctl_netdev_max_backlog;
 extern _Atomic int64_t sysctl_netdev_budget;
 extern _Atomic int64_t sysctl_netdev_budget_usecs;
 extern _Atomic int64_t sysctl_dev_weight;
+extern _Atomic int64_t sysctl_dev_tx_weight;
+extern _Atomic int64_t sysctl_rps_sock_flow_entries;
 
 void core_sysctl_init(void);
 

@@ -81,4 +81,16 @@ void ctl_hook_free(Netstack__HookReply *reply);
 int ctl_capture(const Netstack__CaptureRequest *req, Netstack__CaptureReply *reply, int *fd,
 		char *err, size_t errlen);
 
+/*
+ * Answer a QdiscRequest (netstackctl qdisc, link set DEV txqueuelen N):
+ * set the device's txqueuelen if asked (the caller has checked the
+ * privilege), then fill @reply with every TX queue's qdisc of the device
+ * (or of all devices).  0 or -errno (-ENODEV, -EINVAL, -EOPNOTSUPP for a
+ * noqueue device, -ENOMEM) with a one-line reason in @err; on error
+ * @reply is left empty.  Free with ctl_qdisc_free().  Control thread.
+ */
+int ctl_qdisc(const Netstack__QdiscRequest *req, Netstack__QdiscReply *reply, char *err,
+	      size_t errlen);
+void ctl_qdisc_free(Netstack__QdiscReply *reply);
+
 #endif

@@ -53,6 +53,8 @@ struct ctl_addr {
 struct ctl_link {
 	Netstack__LinkInfo msg;         /* first; msg.stats points at stats */
 	Netstack__LinkStats stats;
+	Netstack__LinkQueueStats qs[NETDEV_MAX_QUEUES]; /* msg.queue_stats -> qsp */
+	Netstack__LinkQueueStats *qsp[NETDEV_MAX_QUEUES];
 	char name[IFNAMSIZ];
 	char kind[32];
 	char mac[CTL_MAC_STRLEN];
@@ -71,6 +73,7 @@ struct ctl_sock {
 	char local[CTL_SOCKADDR_STRLEN];
 	char peer[CTL_SOCKADDR_STRLEN];
 	char cong[16];
+	uint32_t rx_cpus[64];           /* msg.rx_cpus points here */
 	uint32_t pids[];                /* msg.pids points here */
 };
 
@@ -160,6 +163,40 @@ static int ctl_link_addrs(Netstack__LinkInfo *link, const struct net_device *dev
 	return 0;
 }
 
+/* Per-queue counters (ethtool -S's view) and the transmit side's setup. */
+static void ctl_link_queues(struct ctl_link *l, const struct net_device *dev)
+{
+	unsigned int n = dev->num_rx_queues > dev->num_tx_queues ? dev->num_rx_queues
+								   : dev->num_tx_queues;
+
+	if (n > NETDEV_MAX_QUEUES)
+		n = NETDEV_MAX_QUEUES;
+	for (unsigned int q = 0; q < n; q++) {
+		Netstack__LinkQueueStats *qs = &l->qs[q];
+		const struct netdev_rx_queue *rxq = &dev->rx[q];
+		const struct netdev_queue *txq = &dev->tx[q];
+
+		netstack__link_queue_stats__init(qs);
+		qs->index = q;
+		qs->cpu = rxq->napi.sd ? rxq->napi.sd->cpu : -1;
+		qs->rx_packets = ns_counter_read(&rxq->rx_packets);
+		qs->rx_bytes = ns_counter_read(&rxq->rx_bytes);
+		qs->rx_dropped = ns_counter_read(&rxq->rx_dropped);
+		qs->rx_irqs = ns_counter_read(&rxq->irq.count);
+		qs->weight = rxq->napi.poll ? (uint32_t)rxq->napi.weight : 0;
+		qs->rps_mask = rxq->rps_mask;
+		qs->tx_packets = ns_counter_read(&txq->tx_packets);
+		qs->tx_bytes = ns_counter_read(&txq->tx_bytes);
+		qs->tx_dropped = ns_counter_read(&txq->tx_dropped);
+		l->qsp[q] = qs;
+	}
+	l->msg.n_queue_stats = n;
+	l->msg.queue_stats = l->qsp;
+	l->msg.txqueuelen = atomic_load_explicit(&((struct net_device *)dev)->tx_queue_len,
+						 memory_order_relaxed);
+	l->msg.qdisc = (char *)((dev->priv_flags & NETDEV_IFF_NO_QUEUE) ? "noqueue" : "pfifo_fast");
+}
+
 static struct ctl_link *ctl_link_new(struct net_device *dev)
 {
 	struct rtnl_link_stats64_ns st = { 0 };
@@ -199,6 +236,7 @@ static struct ctl_link *ctl_link_new(struct net_device *dev)
 	l->stats.tx_carrier_errors = st.tx_carrier_errors;
 	l->stats.collisions = st.collisions;
 	l->msg.stats = &l->stats;
+	ctl_link_queues(l, dev);
 	return l;
 }
 
@@ -509,6 +547,10 @@ static struct ctl_sock *ctl_sock_new(const struct sock_info *si, unsigned int ma
 	cs->msg.send_q = si->send_q;
 	cs->msg.drops = si->drops;
 	cs->msg.owner_cpu = si->owner_cpu;
+	for (unsigned int cpu = 0; cpu < 64; cpu++)
+		if (si->rx_cpus & (1ull << cpu))
+			cs->rx_cpus[cs->msg.n_rx_cpus++] = cpu;
+	cs->msg.rx_cpus = cs->rx_cpus;
 	cs->msg.family = si->family;
 	cs->msg.pids = cs->pids;
 	cs->msg.n_pids = session_sock_pids(si->id, cs->pids, max_pids);

@@ -80,6 +80,8 @@ struct net_device *loopback_create(void)
 	dev->num_rx_queues = 1;
 	dev->num_tx_queues = 1;
 	atomic_store(&dev->flags, NETDEV_IFF_LOOPBACK);
+	/* As the kernel's lo: noqueue (frames go straight to netif_rx). */
+	dev->priv_flags |= NETDEV_IFF_NO_QUEUE;
 	if (register_netdev(dev) < 0) {
 		free_netdev(dev);
 		return NULL;

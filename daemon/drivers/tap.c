@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 
 struct tap_priv {
 	int fds[NETDEV_MAX_QUEUES];
+	int txfds[NETDEV_MAX_QUEUES]; /* dups of fds: the TX completion irqs */
 	unsigned int nqueues;
 	uint32_t rx_buf_len;        /* largest frame we accept */
 	struct tap_nl *nl;
@@ -109,6 +111,7 @@ static int tap_napi_poll(struct napi_struct *napi, int budget)
 		if (!skb) {
 			/* Leave the frame in the queue; try again next round. */
 			ns_counter_inc(&st->rx_dropped);
+			ns_counter_inc(&rxq->rx_dropped);
 			drop_count(SKB_DROP_REASON_NOMEM);
 			return budget;
 		}
@@ -130,7 +133,10 @@ static int tap_napi_poll(struct napi_struct *napi, int budget)
 		skb->tstamp_us = ns_now_us();
 		ns_counter_inc(&st->rx_packets);
 		ns_counter_add(&st->rx_bytes, (uint64_t)n);
+		ns_counter_inc(&rxq->rx_packets);
+		ns_counter_add(&rxq->rx_bytes, (uint64_t)n);
 		if ((uint32_t)n > tp->rx_buf_len) {
+			ns_counter_inc(&rxq->rx_dropped);
 			ns_counter_inc(&st->rx_length_errors);
 			ns_counter_inc(&st->rx_errors);
 			kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
@@ -138,6 +144,7 @@ static int tap_napi_poll(struct napi_struct *napi, int budget)
 		}
 		reason = dev->header_ops->type_trans(skb, dev);
 		if (reason != SKB_DROP_REASON_CONSUMED) {
+			ns_counter_inc(&rxq->rx_dropped);
 			ns_counter_inc(&st->rx_length_errors);
 			ns_counter_inc(&st->rx_errors);
 			kfree_skb_reason(skb, (enum skb_drop_reason)reason);
@@ -155,34 +162,61 @@ static int tap_napi_poll(struct napi_struct *napi, int budget)
 	return work;
 }
 
-/* Write one frame to the queue skb->queue_mapping; ndo_start_xmit's contract. */
+#define TAP_TX_IRQ_EVENTS (EPOLLOUT | EPOLLET | EPOLLONESHOT)
+
+/*
+ * Write one frame to the queue skb->queue_mapping; ndo_start_xmit's
+ * contract.  A full queue (EAGAIN: the TAP's socket send buffer is
+ * charged with frames the kernel has not processed yet) stops the queue
+ * and arms its TX irq (EPOLLOUT, one shot) before saying busy, so that the
+ * worker serving it sends what waits once the kernel made room, without
+ * polling.
+ */
 static netdev_tx_t tap_xmit_frame(struct sk_buff *skb, struct net_device *dev)
 {
 	struct tap_priv *tp = tap_priv(dev);
 	struct pcpu_netstats *st = dev_this_stats(dev);
-	int fd = tp->fds[skb->queue_mapping % tp->nqueues];
+	unsigned int q = skb->queue_mapping % tp->nqueues;
+	struct netdev_queue *txq = &dev->tx[q];
 	ssize_t n;
 
 	do {
-		n = write(fd, skb->data, skb->len);
+		n = write(tp->fds[q], skb->data, skb->len);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return NETDEV_TX_BUSY;
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) && tp->txfds[q] >= 0) {
+			netif_tx_stop_queue(txq);
+			if (irq_rearm(&txq->tx_irq, TAP_TX_IRQ_EVENTS) == 0)
+				return NETDEV_TX_BUSY;
+			/* No way to hear about room: do not wait for it. */
+			netif_tx_wake_queue(txq);
+		}
 		ns_counter_inc(&st->tx_errors);
 		ns_counter_inc(&st->tx_dropped);
+		ns_counter_add_shared(&txq->tx_dropped, 1);
 		kfree_skb_reason(skb, SKB_DROP_REASON_TX_ERROR);
 		return NETDEV_TX_OK;
 	}
 	ns_counter_inc(&st->tx_packets);
 	ns_counter_add(&st->tx_bytes, skb->len);
+	ns_counter_add_shared(&txq->tx_packets, 1);
+	ns_counter_add_shared(&txq->tx_bytes, skb->len);
 	consume_skb(skb);
 	return NETDEV_TX_OK;
 }
 
+/* The TX completion irq: the queue fd is writable again. */
+static void tap_tx_irq_handler(void *arg)
+{
+	struct netdev_queue *txq = arg;
+
+	if (netif_xmit_stopped(txq))
+		netif_tx_wake_queue(txq);
+}
+
 /*
- * An impaired frame that may go: as dev_queue_xmit would, a full queue
- * drops it (this also runs from the delay timer, with nobody to retry).
+ * An impaired frame that may go: a full queue drops it (this also runs
+ * from the delay timer, past the qdisc, with nobody to retry).
  */
 static void tap_tx_impaired(struct sk_buff *skb)
 {
@@ -217,6 +251,8 @@ static int tap_stop(struct net_device *dev)
 {
 	for (unsigned int q = 0; q < dev->num_rx_queues; q++)
 		free_irq(&dev->rx[q].irq);
+	for (unsigned int q = 0; q < dev->num_tx_queues; q++)
+		free_irq(&dev->tx[q].tx_irq);
 	/* Frames still held for the delay would outlive the device. */
 	impair_flush_dev(dev);
 	return 0;
@@ -236,9 +272,13 @@ static void tap_uninit(struct net_device *dev)
 {
 	struct tap_priv *tp = tap_priv(dev);
 
-	for (unsigned int q = 0; q < tp->nqueues; q++)
+	for (unsigned int q = 0; q < tp->nqueues; q++) {
 		if (tp->fds[q] >= 0)
 			close(tp->fds[q]);
+		if (tp->txfds[q] >= 0)
+			close(tp->txfds[q]);
+		tp->fds[q] = tp->txfds[q] = -1;
+	}
 	tap_nl_close(tp->nl);
 }
 
@@ -286,7 +326,7 @@ struct net_device *tap_create(const struct tap_params *p, char *err, size_t errl
 	struct net_device *dev;
 	struct tap_priv *tp;
 	char nlerr[256];
-	int weight = (int)sysctl_read(&sysctl_dev_weight);
+	int weight = p->weight ? (int)p->weight : (int)sysctl_read(&sysctl_dev_weight);
 
 	if (p->queues < 1 || p->queues > NETDEV_MAX_QUEUES) {
 		snprintf(err, errlen, "queues must be 1..%d", NETDEV_MAX_QUEUES);
@@ -299,7 +339,7 @@ struct net_device *tap_create(const struct tap_params *p, char *err, size_t errl
 	}
 	tp = tap_priv(dev);
 	for (unsigned int q = 0; q < NETDEV_MAX_QUEUES; q++)
-		tp->fds[q] = -1;
+		tp->fds[q] = tp->txfds[q] = -1;
 	for (unsigned int q = 0; q < p->queues; q++) {
 		int fd = tap_open_queue(p->name, p->queues > 1, tp->kname);
 
@@ -318,6 +358,11 @@ struct net_device *tap_create(const struct tap_params *p, char *err, size_t errl
 		}
 		tp->fds[q] = fd;
 		tp->nqueues = q + 1;
+		tp->txfds[q] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (tp->txfds[q] < 0) {
+			snprintf(err, errlen, "TAP %s: %s", p->name, strerror(errno));
+			goto free_dev;
+		}
 	}
 	tp->nl = tap_nl_open(nlerr, sizeof(nlerr));
 	if (!tp->nl) {
@@ -336,6 +381,8 @@ struct net_device *tap_create(const struct tap_params *p, char *err, size_t errl
 	dev->netdev_ops = &tap_netdev_ops;
 	dev->num_rx_queues = p->queues;
 	dev->num_tx_queues = p->queues;
+	if (p->txqueuelen)
+		(void)dev_set_tx_queue_len(dev, p->txqueuelen);
 	if (p->mac)
 		memcpy(dev->dev_addr, p->mac, 6);
 	else
@@ -344,19 +391,32 @@ struct net_device *tap_create(const struct tap_params *p, char *err, size_t errl
 
 	for (unsigned int q = 0; q < p->queues; q++) {
 		struct netdev_rx_queue *rxq = &dev->rx[q];
-		int cpu = (int)((tap_first_cpu + q) % (unsigned int)nr_workers);
+		int cpu = p->irq_affinity[q] > 0 ? p->irq_affinity[q] - 1
+			  : (int)((tap_first_cpu + q) % (unsigned int)nr_workers);
 		char name[32];
 		int rc;
 
+		if (cpu >= nr_workers) {
+			snprintf(err, errlen, "TAP %s: irq_affinity of queue %u is worker %d, "
+				 "but there are %d workers", p->name, q, cpu, nr_workers);
+			tap_stop(dev);
+			goto free_dev;
+		}
 		netif_napi_add(dev, q, tap_napi_poll, weight, cpu);
+		netif_set_xps_queue(dev, q, cpu);
 		rxq->rps_mask = p->rps_mask;
 		snprintf(name, sizeof(name), "%s-rx-%u", p->name, q);
 		rc = request_irq(&rxq->irq, cpu, tp->fds[q], tap_irq_handler, rxq, name);
+		if (rc == 0) {
+			snprintf(name, sizeof(name), "%s-tx-%u", p->name, q);
+			rc = request_irq_events(&dev->tx[q].tx_irq, cpu, tp->txfds[q],
+						TAP_TX_IRQ_EVENTS, tap_tx_irq_handler,
+						&dev->tx[q], name);
+		}
 		if (rc < 0) {
 			snprintf(err, errlen, "TAP %s: cannot watch queue %u: %s", p->name, q,
 				 strerror(-rc));
-			for (unsigned int j = 0; j < q; j++)
-				free_irq(&dev->rx[j].irq);
+			tap_stop(dev);
 			goto free_dev;
 		}
 	}

@@ -19,14 +19,20 @@ struct tap_params {
 	uint32_t host_addr;         /* kernel-side address (network order), 0: none */
 	unsigned int host_prefixlen;
 	uint64_t rps_mask;          /* RPS workers for every queue */
+	/* Worker + 1 serving queue q's irqs (0: dealt round-robin, below). */
+	int irq_affinity[16];
+	unsigned int weight;        /* NAPI weight per queue (0: net.core.dev_weight) */
+	unsigned int txqueuelen;    /* qdisc limit per TX queue (0: 1000) */
 };
 
 /*
  * Open (or create) the TAP, configure its kernel side over netlink (MTU,
  * link up, optional address), and register a net_device for it with one
- * NAPI context and irq per queue; queues are dealt to the workers
- * round-robin across devices (the first TAP's queue q to worker q, the
- * next TAP's queues to the workers after those).  Returns the device, or NULL with a one-line reason in
+ * NAPI context, RX irq and TX completion irq per queue; a queue's irqs go
+ * to the worker @p->irq_affinity names, else queues are dealt to the
+ * workers round-robin across devices (the first TAP's queue q to worker
+ * q, the next TAP's queues to the workers after those).  That worker also
+ * sends on the queue (XPS).  Returns the device, or NULL with a one-line reason in
  * @err.  Control context, after softnet_init().
  */
 struct net_device *tap_create(const struct tap_params *p, char *err, size_t errlen);

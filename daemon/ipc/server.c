@@ -453,6 +453,29 @@ static int ipc_handle_capture(struct ipc_conn *c, const Netstack__Request *req)
 	return err;
 }
 
+/* netstackctl qdisc: show for anyone, txqueuelen changes as for sysctl writes. */
+static int ipc_handle_qdisc(struct ipc_conn *c, const Netstack__Request *req)
+{
+	Netstack__Reply reply = NETSTACK__REPLY__INIT;
+	Netstack__QdiscReply qr;
+	char msg[256];
+	int err;
+
+	if (!req->qdisc)
+		return ipc_send_error(c, req->seq, EINVAL, "empty request");
+	if (req->qdisc->set_txqueuelen && !ipc_may_write_sysctl(c))
+		return ipc_send_error(c, req->seq, EPERM, "link set: changes need root");
+	err = ctl_qdisc(req->qdisc, &qr, msg, sizeof(msg));
+	if (err)
+		return ipc_send_error(c, req->seq, -err, "%s", msg);
+	reply.seq = req->seq;
+	reply.body_case = NETSTACK__REPLY__BODY_QDISC;
+	reply.qdisc = &qr;
+	err = ipc_send_reply(c, &reply);
+	ctl_qdisc_free(&qr);
+	return err;
+}
+
 /* Answer one decoded request.  0, or -errno if the connection must close. */
 static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 {
@@ -473,6 +496,8 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 		return ipc_handle_hook(c, req);
 	case NETSTACK__REQUEST__BODY_CAPTURE:
 		return ipc_handle_capture(c, req);
+	case NETSTACK__REQUEST__BODY_QDISC:
+		return ipc_handle_qdisc(c, req);
 	case NETSTACK__REQUEST__BODY_HELLO:
 		return ipc_send_error(c, req->seq, EPROTO, "Hello already received");
 	default:

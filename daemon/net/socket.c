@@ -1069,6 +1069,7 @@ unsigned int sock_dump(struct sock_info *out, unsigned int max)
 		}
 		si->drops = atomic_load_explicit(&sk->rx_drops, memory_order_relaxed);
 		si->owner_cpu = sk->owner_cpu;
+		si->rx_cpus = atomic_load_explicit(&sk->rx_cpus, memory_order_relaxed);
 		if (sk->ops->info)
 			sk->ops->info(sk, si);
 	}

@@ -145,6 +145,8 @@ struct sock {
 	uint64_t rx_prod;               /* under rx_lock */
 	_Atomic uint64_t rx_drops;      /* rcvbuf/ring full */
 	_Atomic uint64_t rx_packets, tx_packets, tx_errors;
+	/* Workers that received for it (ran tcp_v4_rcv / udp_rcv): bit per worker. */
+	_Atomic uint64_t rx_cpus;
 	/* The error queue (IP_RECVERR), under rx_lock. */
 	struct sock_exterr *errq_head, *errq_tail;
 	unsigned int errq_len;
@@ -344,8 +346,26 @@ struct sock_info {
 	uint32_t recv_q, send_q;
 	uint64_t drops;
 	int owner_cpu;
+	uint64_t rx_cpus;               /* workers that received for it */
 };
 unsigned int sock_dump(struct sock_info *out, unsigned int max);
+
+/*
+ * Note that the calling worker received a packet for @sk (the per-socket
+ * attribution netstackctl ss shows as rx_cpus).  One relaxed load per
+ * packet; the shared write happens once per worker.  Any thread.
+ */
+static inline void sock_mark_rx_cpu(struct sock *sk)
+{
+	int cpu = smp_processor_id();
+	uint64_t bit;
+
+	if (cpu < 0 || cpu >= 64)
+		return;
+	bit = 1ull << cpu;
+	if (!(atomic_load_explicit(&sk->rx_cpus, memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(&sk->rx_cpus, bit, memory_order_relaxed);
+}
 unsigned int sock_count(void);
 
 /*

@@ -33,11 +33,13 @@
 static struct sk_buff_head fake_txq;
 static bool fake_busy;
 
+/* A busy device stops the queue, as a driver must before NETDEV_TX_BUSY. */
 static netdev_tx_t fake_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
-	(void)dev;
-	if (fake_busy)
+	if (fake_busy) {
+		netif_tx_stop_queue(&dev->tx[skb->queue_mapping]);
 		return NETDEV_TX_BUSY;
+	}
 	__skb_queue_tail(&fake_txq, skb);
 	return NETDEV_TX_OK;
 }
@@ -71,6 +73,13 @@ void fake_netdev_destroy(struct net_device *dev)
 void fake_tx_set_busy(bool busy)
 {
 	fake_busy = busy;
+	if (busy)
+		return;
+	/* Room again: the "TX completion" wakes every stopped fake queue. */
+	for (struct net_device *d = netdev_first(); d; d = d->next)
+		for (unsigned int q = 0; d->netdev_ops == &fake_ops && q < d->num_tx_queues; q++)
+			if (netif_xmit_stopped(&d->tx[q]))
+				netif_tx_wake_queue(&d->tx[q]);
 }
 
 unsigned int fake_tx_count(void)

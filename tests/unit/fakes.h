@@ -37,7 +37,11 @@ struct net_device *fake_netdev_create(const char *name, const uint8_t mac[6],
 /* Unregister and free a device made by fake_netdev_create (after inet_exit). */
 void fake_netdev_destroy(struct net_device *dev);
 
-/* Make ndo_start_xmit return NETDEV_TX_BUSY (true) or keep frames (false). */
+/*
+ * Make ndo_start_xmit stop its queue and return NETDEV_TX_BUSY (true), or
+ * keep frames (false: also wakes stopped queues, so that what waits in
+ * their qdiscs is sent at once, as after a TX completion).
+ */
 void fake_tx_set_busy(bool busy);
 
 /* Frames transmitted so far and not yet popped. */

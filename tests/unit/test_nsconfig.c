@@ -111,6 +111,9 @@ static const char valid_conf[] =
 	"mtu = 9000\n"
 	"queues = 4\n"
 	"rps_cpus = 5\n"
+	"irq_affinity = 3, 2,1,0\n"
+	"weight = 32\n"
+	"txqueuelen = 500\n"
 	"[interface ns1]\n"
 	"address=192.168.7.1/30\n"
 	"\tmac\t=\t0a:1B:2c:3D:4e:5F\t\n"
@@ -151,6 +154,12 @@ static void test_valid_file(void **state)
 	assert_int_equal(a->queues, 4);
 	assert_int_equal(a->rps_mask, 5);
 	assert_true(a->rps_set);
+	assert_int_equal(a->n_irq_affinity, 4);
+	assert_int_equal(a->irq_affinity[0], 3);
+	assert_int_equal(a->irq_affinity[1], 2);
+	assert_int_equal(a->irq_affinity[3], 0);
+	assert_int_equal(a->weight, 32);
+	assert_int_equal(a->txqueuelen, 500);
 	assert_string_equal(a->file, path);
 	assert_int_equal(a->line, 10);
 
@@ -162,7 +171,10 @@ static void test_valid_file(void **state)
 	assert_int_equal(b->mtu, 1500);   /* defaults */
 	assert_int_equal(b->queues, 1);
 	assert_int_equal(b->rps_mask, 0);
-	assert_int_equal(b->line, 19);
+	assert_int_equal(b->n_irq_affinity, 0);   /* round-robin */
+	assert_int_equal(b->weight, 0);           /* net.core.dev_weight */
+	assert_int_equal(b->txqueuelen, 0);       /* 1000 */
+	assert_int_equal(b->line, 22);
 
 	assert_int_equal(sysctl_read(sysctl_find("net.core.netdev_budget")->data), 600);
 	assert_int_equal(sysctl_read(sysctl_find("net.ipv4.icmp_echo_ignore_all")->data), 1);
@@ -307,6 +319,12 @@ static void test_out_of_range_numbers(void **state)
 	expect_error("[interface ns0]\nqueues = 0\n", 2, "queues");
 	expect_error("[interface ns0]\nqueues = 17\n", 2, "queues");
 	expect_error("[interface ns0]\nrps_cpus = 0xzz\n", 2, "rps_cpus");
+	expect_error("[interface ns0]\nirq_affinity = 0,x\n", 2, "irq_affinity");
+	expect_error("[interface ns0]\nirq_affinity = 64\n", 2, "irq_affinity");
+	expect_error("[interface ns0]\nirq_affinity = ,\n", 2, "irq_affinity");
+	expect_error("[interface ns0]\nweight = 0\n", 2, "weight");
+	expect_error("[interface ns0]\ntxqueuelen = 0\n", 2, "txqueuelen");
+	expect_error("[interface ns0]\ntxqueuelen = 1000001\n", 2, "txqueuelen");
 }
 
 static void test_bounds_accepted(void **state)
@@ -414,6 +432,22 @@ static void test_validate(void **state)
 				    "address = 10.0.0.1/24\nqueues = 3\n", err, sizeof(err)), 0);
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "queues"));
+
+	/* irq_affinity: one worker per queue, each an existing worker. */
+	assert_int_equal(load(&cfg, "[daemon]\nworkers = 2\n[interface ns0]\n"
+				    "address = 10.0.0.1/24\nqueues = 2\nirq_affinity = 1\n",
+			      err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "irq_affinity names 1 workers for 2 queues"));
+	assert_int_equal(load(&cfg, "[daemon]\nworkers = 2\n[interface ns0]\n"
+				    "address = 10.0.0.1/24\nqueues = 2\nirq_affinity = 1,2\n",
+			      err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "irq_affinity worker 2"));
+	assert_int_equal(load(&cfg, "[daemon]\nworkers = 2\n[interface ns0]\n"
+				    "address = 10.0.0.1/24\nqueues = 2\nirq_affinity = 1,1\n",
+			      err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
 
 	/* Two interfaces with one address. */
 	assert_int_equal(load(&cfg, "[interface a]\naddress = 10.0.0.1/24\n"

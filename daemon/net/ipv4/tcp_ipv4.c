@@ -19,6 +19,7 @@
 #include "core/checksum.h"
 #include "core/clock.h"
 #include "core/debug.h"
+#include "core/dev.h"
 #include "core/netdev.h"
 #include "core/siphash.h"
 #include "core/softnet.h"
@@ -378,6 +379,8 @@ int tcp_v4_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_t len)
 	tp->state = TCP_SYN_SENT;
 	tcp_hash_established(tp);
 	pthread_rwlock_unlock(&sock_lookup_lock);
+	/* RFS: the SYN-ACK and what follows are steered to this, the owner. */
+	rps_record_sock_flow(flow_hash_v4(sk->daddr, sk->saddr, sk->dport, sk->sport, IPPROTO_TCP));
 
 	tp->iss = secure_tcp_seq(sk->saddr, sk->daddr, sk->sport, sk->dport);
 	tp->tsoffset = (uint32_t)siphash(&tp->iss, sizeof(tp->iss), &tcp_hash_secret);
@@ -558,6 +561,7 @@ static struct tcp_sock *tcp_v4_syn_recv_sock(const struct listen_tmpl *t, struct
 	sk = sock_alloc_child(&t->sk, cpu < 0 ? 0 : cpu);
 	if (!sk)
 		return NULL;
+	sock_mark_rx_cpu(sk);           /* the SYN (or cookie ACK) came in here */
 	tp = tcp_sock_alloc(sk);
 	if (!tp) {
 		sock_destroy(sk);
@@ -698,6 +702,7 @@ static int tcp_v4_listen_rcv(struct tcp_sock *lp, struct sk_buff *skb)
 	int max_syn;
 
 	tmpl_from(&t, lp);
+	sock_mark_rx_cpu(lp->sk);
 	pthread_rwlock_unlock(&sock_lookup_lock);
 
 	if (cb->tcp_flags & TCPHDR_RST) {
@@ -896,6 +901,8 @@ lookup:
 	if (tp) {
 		int owner = tp->sk->owner_cpu;
 
+		if (!handed)
+			sock_mark_rx_cpu(tp->sk);
 		pthread_rwlock_unlock(&sock_lookup_lock);
 		if (owner != cpu && cpu >= 0 && !handed && softnet_get(owner)) {
 			NET_INC_STATS(TCPTOBACKLOG);
@@ -908,6 +915,9 @@ lookup:
 			kfree_skb_reason(skb, SKB_DROP_REASON_TCP_NO_SOCKET);
 			return 0;
 		}
+		/* RFS: RPS sends this flow's next frames to the owner (here). */
+		if (skb->l4_hash)
+			rps_record_sock_flow(skb->hash);
 		if (tp->state == TCP_TIME_WAIT && (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_SYN) &&
 		    !(TCP_SKB_CB(skb)->tcp_flags & (TCPHDR_ACK | TCPHDR_RST)) &&
 		    after(TCP_SKB_CB(skb)->seq, tp->rcv_nxt)) {

@@ -320,7 +320,7 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 	struct sock *sk = tp->sk;
 	uint32_t mss;
 	bool sent = false;
-	int err;
+	int err = 0;
 
 	if (!tcp_can_send_data(tp))
 		return;
@@ -406,10 +406,14 @@ void tcp_write_xmit(struct tcp_sock *tp, bool push_one)
 				tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp->rto);
 		}
 	}
-	/* Zero window with nothing in flight: the persist timer probes it. */
+	/*
+	 * Zero window with nothing in flight: the persist timer probes it.
+	 * So it does after a local drop (the qdisc full: -ENOBUFS) with
+	 * nothing in flight, which no ACK would resume (tcp_check_probe_timer).
+	 */
 	if (!sent && tp->snd_una == tp->snd_nxt && before(tp->snd_nxt, tp->write_seq) &&
 	    !timer_pending(&tp->retransmit_timer) &&
-	    !before(tp->snd_nxt, tp->snd_una + tp->snd_wnd))
+	    (err == -ENOBUFS || !before(tp->snd_nxt, tp->snd_una + tp->snd_wnd)))
 		tcp_reset_xmit_timer(tp, ICSK_TIME_PROBE0, tp->rto);
 }
 

@@ -338,6 +338,7 @@ static int __udp4_lib_mcast_deliver(struct sk_buff *skb, const struct iphdr *iph
 		if (!udp_is_mcast_sock(sk, hnum, iph->saddr, uh->source, iph->daddr, dif))
 			continue;
 		matched++;
+		sock_mark_rx_cpu(sk);
 		reason = __udp_queue_rcv_skb(sk, skb);
 		if (reason != SKB_DROP_REASON_CONSUMED)
 			drop_count(reason);
@@ -392,6 +393,7 @@ int udp_rcv(struct sk_buff *skb)
 	sk = __udp4_lib_lookup(iph->saddr, uh->source, iph->daddr, uh->dest,
 			       skb->dev ? skb->dev->ifindex : 0);
 	if (sk) {
+		sock_mark_rx_cpu(sk);
 		ret = udp_queue_rcv_skb(sk, skb);
 		pthread_rwlock_unlock(&sock_lookup_lock);
 		return ret;

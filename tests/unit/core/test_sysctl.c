@@ -36,6 +36,8 @@ static const char *const core_names[] = {
 	"net.core.netdev_budget",
 	"net.core.netdev_budget_usecs",
 	"net.core.dev_weight",
+	"net.core.dev_tx_weight",
+	"net.core.rps_sock_flow_entries",
 };
 
 static int registry_setup(void **state)
@@ -189,18 +191,18 @@ static void test_iteration_covers_every_name_once(void **state)
 			assert_string_not_equal(seen[i], t->procname);
 		seen[n++] = t->procname;
 	}
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 8);
 	/* Registration order: core first, then the test table. */
-	for (unsigned int i = 0; i < 4; i++)
+	for (unsigned int i = 0; i < 6; i++)
 		assert_string_equal(seen[i], core_names[i]);
-	assert_string_equal(seen[4], "net.test.knob_a");
-	assert_string_equal(seen[5], "net.test.knob_b");
+	assert_string_equal(seen[6], "net.test.knob_a");
+	assert_string_equal(seen[7], "net.test.knob_b");
 	/* An empty table in the middle changes nothing. */
 	sysctl_register(empty_table);
 	n = 0;
 	for (const struct ctl_table *t = sysctl_next(NULL); t; t = sysctl_next(t))
 		n++;
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 8);
 	/* Every default is within its range. */
 	for (const struct ctl_table *t = sysctl_next(NULL); t; t = sysctl_next(t)) {
 		assert_true(t->min <= t->def);
