@@ -55,5 +55,6 @@ void ctl_json_add_str(struct json_object *obj, const char *key, const char *v);
 int ctl_run_hook(int argc, char **argv, const struct ctl_opts *o);
 /* netstackctl capture ... (argv after "capture").  Exit status. */
 int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o);
+int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o);
 
 #endif

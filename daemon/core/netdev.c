@@ -13,6 +13,7 @@
 #include "core/dev.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 
 static struct net_device *dev_base;
 static int dev_next_ifindex = 1;
@@ -187,10 +188,14 @@ int dev_queue_xmit(struct sk_buff *skb)
 		return -ENETDOWN;
 	}
 	skb->queue_mapping = (uint16_t)netdev_pick_tx(dev);
+	skb_trace(skb, NS_TRACE_DEV_QUEUE_XMIT, skb->queue_mapping);
 	/* Taps (packet capture) see what is sent, as in the kernel's xmit_one. */
 	if (ns_unlikely(dev_nit_active()))
 		dev_queue_xmit_nit(skb, dev);
-	/* No qdisc yet: the driver's queue is the only one (noqueue). */
+	/*
+	 * No qdisc yet: the driver's queue is the only one (noqueue).  A
+	 * qdisc's enqueue would stamp NS_TRACE_QDISC here.
+	 */
 	if (dev->netdev_ops->ndo_start_xmit(skb, dev) != NETDEV_TX_OK) {
 		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);
 		kfree_skb_reason(skb, SKB_DROP_REASON_TX_ERROR);

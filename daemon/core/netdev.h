@@ -85,6 +85,7 @@ struct netdev_rx_queue {
 	struct napi_struct napi;
 	struct ns_irq irq;
 	uint64_t rps_mask;          /* workers RPS may steer to (0: none) */
+	uint64_t trace_irq_ns;      /* last irq, stamped only while a trace runs */
 };
 
 enum {

@@ -81,4 +81,12 @@ void ctl_hook_free(Netstack__HookReply *reply);
 int ctl_capture(const Netstack__CaptureRequest *req, Netstack__CaptureReply *reply, int *fd,
 		char *err, size_t errlen);
 
+/*
+ * Start the packet trace @req asks for (netstackctl trace) and fill
+ * @reply; *@fd as for ctl_capture.  0 or -errno (-EBUSY, -ENODEV,
+ * -EINVAL, -ENOMEM) with a reason in @err.  Control thread.
+ */
+int ctl_trace(const Netstack__TraceRequest *req, Netstack__TraceReply *reply, int *fd,
+	      char *err, size_t errlen);
+
 #endif
