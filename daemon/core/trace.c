@@ -178,6 +178,7 @@ void __skb_trace_sock_queue(struct sk_buff *skb, void *sk, uint64_t pos)
 		return;
 	rec->watch_sock = sk;
 	rec->watch_pos = pos;
+	rec->watch_pkt = skb->trace_pkt;
 	rec->watch_t_ns = ns_now_ns();
 	atomic_fetch_add_explicit(&rec->refs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&trace_watches, 1, memory_order_relaxed);
@@ -191,7 +192,7 @@ bool trace_watch_resolve(struct trace_record *rec, unsigned int stage, uint64_t 
 	if (!atomic_compare_exchange_strong_explicit(&rec->watch, &expect, TRACE_WATCH_DONE,
 						     memory_order_acq_rel, memory_order_acquire))
 		return false;
-	rec_stage(rec, 0, stage, 0, t_ns, NS_TRACE_CPU_CLIENT);
+	rec_stage(rec, rec->watch_pkt, stage, 0, t_ns, NS_TRACE_CPU_CLIENT);
 	atomic_fetch_sub_explicit(&trace_watches, 1, memory_order_relaxed);
 	rec_put(rec);
 	return true;

@@ -63,6 +63,7 @@ struct trace_record {
 	_Atomic int watch;
 	void *watch_sock;               /* struct sock, valid while ARMED */
 	uint64_t watch_pos;             /* rx ring index past the record */
+	uint8_t watch_pkt;              /* the packet queued */
 	uint64_t watch_t_ns;
 };
 
