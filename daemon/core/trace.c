@@ -163,7 +163,8 @@ void __skb_trace_ip_summary(struct sk_buff *skb, const void *iph, uint32_t len)
 		pkt_summary(&rec->pkts[skb->trace_pkt], iph, len);
 }
 
-void __skb_trace_sock_queue(struct sk_buff *skb, void *sk, uint64_t pos)
+void __skb_trace_sock_queue(struct sk_buff *skb, void *sk, const struct ns_ring *ring,
+			    uint64_t pos)
 {
 	struct trace_record *rec = trace_record_get(skb->trace);
 	int expect = TRACE_WATCH_NONE;
@@ -177,6 +178,7 @@ void __skb_trace_sock_queue(struct sk_buff *skb, void *sk, uint64_t pos)
 						     memory_order_relaxed, memory_order_relaxed))
 		return;
 	rec->watch_sock = sk;
+	rec->watch_ring = ring;
 	rec->watch_pos = pos;
 	rec->watch_pkt = skb->trace_pkt;
 	rec->watch_t_ns = ns_now_ns();
@@ -220,6 +222,7 @@ static struct trace_record *trace_claim(struct trace_sampler *s)
 	rec->ifname[0] = '\0';
 	rec->done_next = NULL;
 	rec->watch_sock = NULL;
+	rec->watch_ring = NULL;
 	memset(rec->pkts, 0, sizeof(rec->pkts));
 	return rec;
 }

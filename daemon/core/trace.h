@@ -39,6 +39,8 @@
 #include "core/drop.h"
 #include "core/skb.h"
 
+struct ns_ring;
+
 #define TRACE_SLOTS 512u        /* records in the table: also the largest COUNT */
 
 /* Watch states (trace_record.watch). */
@@ -61,7 +63,9 @@ struct trace_record {
 	struct ns_trace_stage st[NS_TRACE_MAX_STAGES];
 	/* "Read by client": armed by the receive path, resolved by the collector. */
 	_Atomic int watch;
-	void *watch_sock;               /* struct sock, valid while ARMED */
+	void *watch_sock;               /* struct sock, only compared */
+	const struct ns_ring *watch_ring; /* its rx ring's indices (shared memory),
+					   * mapped while ARMED */
 	uint64_t watch_pos;             /* rx ring index past the record */
 	uint8_t watch_pkt;              /* the packet queued */
 	uint64_t watch_t_ns;
@@ -146,16 +150,19 @@ static inline void skb_trace_ip_summary(struct sk_buff *skb, const void *iph, ui
 }
 
 /*
- * The socket queue: @skb's data was appended to socket @sk's rx ring,
- * ending at index @pos.  Arms the record's "read by client" watch (the
- * first socket only).
+ * The socket queue: @skb's data was appended to socket @sk's rx ring
+ * @ring, ending at index @pos.  Arms the record's "read by client" watch
+ * (the first socket only).  The caller guarantees that @sk's close
+ * (trace_sock_closing) comes after this call.
  */
-void __skb_trace_sock_queue(struct sk_buff *skb, void *sk, uint64_t pos);
+void __skb_trace_sock_queue(struct sk_buff *skb, void *sk, const struct ns_ring *ring,
+			    uint64_t pos);
 
-static inline void skb_trace_sock_queue(struct sk_buff *skb, void *sk, uint64_t pos)
+static inline void skb_trace_sock_queue(struct sk_buff *skb, void *sk,
+					const struct ns_ring *ring, uint64_t pos)
 {
 	if (ns_unlikely(skb->trace))
-		__skb_trace_sock_queue(skb, sk, pos);
+		__skb_trace_sock_queue(skb, sk, ring, pos);
 }
 
 /* ---- the collector's side ---------------------------------------------------- */

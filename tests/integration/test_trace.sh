@@ -8,11 +8,15 @@
 #      receiver under LD_PRELOAD: ... udp_rcv, socket queue, read by client.
 #   3. a datagram to a closed port: the receive stages end at the drop
 #      (UDP_NO_SOCKET), followed by the ICMP port unreachable's transmit.
-#   4. text output, EBUSY for a second trace, a bad filter refused.
+#   4. a datagram sent by a client under LD_PRELOAD: from the doorbell
+#      handler taking its record (socket write) down to the driver.
+#   5. TCP: curl under LD_PRELOAD fetches from the kernel's http.server;
+#      a segment with data ends queued to the socket and read by curl.
+#   6. text output, EBUSY for a second trace, a bad filter refused.
 . "$(dirname "$0")/lib.sh"
 
 setup
-require_cmd ping timeout
+require_cmd ping timeout curl
 require_libnetstack
 start_daemon --workers 2
 
@@ -134,6 +138,53 @@ check_order "$IT_TMP/closed.json" 1 icmp_send $TX "driver xmit"
 jcheck "$(cat "$IT_TMP/closed.json")" \
 	'[s["stage"] for s in j["traces"][0]["stages"] if s["pkt"] == 0][-1] == "drop" and j["traces"][0]["packets"][0]["drop"] == "UDP_NO_SOCKET" and j["traces"][0]["packets"][1]["icmp_type"] == 3 and j["traces"][0]["packets"][1]["icmp_code"] == 3' \
 	"trace: the drop ends the datagram, the port unreachable follows"
+
+info "a datagram sent by a client: socket write down to the driver"
+trace_bg "$IT_TMP/tx.json" "$IT_TMP/tx.err" -c 1 -j udp and dst port "$CLOSED"
+run_preloaded "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"z" * 30, (sys.argv[1], int(sys.argv[2])))
+' "$HOST_ADDR" "$CLOSED" || fail "the client could not send"
+bg_wait "$TR_PID" 10 || fail "trace of the sent datagram did not end: $(cat "$IT_TMP/tx.err")"
+# shellcheck disable=SC2086
+check_order "$IT_TMP/tx.json" 0 "socket write (doorbell)" udp_sendmsg $TX "driver xmit"
+jcheck "$(cat "$IT_TMP/tx.json")" \
+	'j["traces"][0]["packets"][0]["dir"] == "sent" and j["traces"][0]["packets"][0]["dport"] == '"$CLOSED"' and j["traces"][0]["packets"][0]["len"] == 58' \
+	"trace: the sent datagram's summary"
+
+info "TCP: segments from the kernel's http.server to curl under LD_PRELOAD"
+mkdir -p "$IT_TMP/www"
+echo "hello from the kernel" >"$IT_TMP/www/f"
+bg_in_ns "$PYTHON" -m http.server 8080 --bind "$HOST_ADDR" --directory "$IT_TMP/www" \
+	>"$IT_TMP/http.out" 2>&1
+srv=$BG_PID
+_i=0
+while ! in_ns "$PYTHON" -c 'import socket, sys; socket.create_connection((sys.argv[1], 8080), 1)' \
+	"$HOST_ADDR" 2>/dev/null; do
+	[ $_i -lt 100 ] || fail "http.server did not start"
+	sleep 0.05
+	_i=$((_i + 1))
+done
+trace_bg "$IT_TMP/tcp.json" "$IT_TMP/tcp.err" -c 16 -j tcp and src port 8080
+run_preloaded curl -sS -o "$IT_TMP/got" "http://$HOST_ADDR:8080/f" || fail "curl failed"
+cmp -s "$IT_TMP/got" "$IT_TMP/www/f" || fail "curl got something else"
+sleep 0.3
+kill -INT "$TR_PID"
+bg_wait "$TR_PID" 10 || fail "trace did not end after SIGINT: $(cat "$IT_TMP/tcp.err")"
+kill "$srv" 2>/dev/null
+bg_wait "$srv" 2 || true
+"$PYTHON" - "$IT_TMP/tcp.json" <<'PY' || fail "no TCP segment queued and read by the client"
+import json, sys
+j = json.load(open(sys.argv[1]))
+ok = False
+for t in j["traces"]:
+    names = [s["stage"] for s in t["stages"]]
+    print(" | ".join(names))
+    if "tcp_v4_rcv" in names and names[-2:] == ["socket queue", "read by client"]:
+        ok = True
+sys.exit(0 if ok else 1)
+PY
 
 info "text output; one trace at a time; bad filters refused"
 trace_bg "$IT_TMP/text.out" "$IT_TMP/text.err" -c 1 icmp

@@ -168,7 +168,7 @@ int ping_rcv(struct sk_buff *skb)
 	dgram_rcv_info(sk, &hdr, skb, iph->saddr, 0, skb->len);
 	err = sock_queue_rcv_end(sk, &hdr, skb->data, &end);
 	if (!err)
-		skb_trace_sock_queue(skb, sk, end);
+		skb_trace_sock_queue(skb, sk, sk->rx.r, end);
 	pthread_rwlock_unlock(&sock_lookup_lock);
 	if (err) {
 		kfree_skb_reason(skb, err == -EPIPE ? SKB_DROP_REASON_SOCK_DEAD

@@ -286,7 +286,7 @@ static enum skb_drop_reason __udp_queue_rcv_skb(struct sock *sk, struct sk_buff 
 		return SKB_DROP_REASON_UDP_RCVBUF;
 	}
 	__UDP_INC_STATS(INDATAGRAMS);
-	skb_trace_sock_queue(skb, sk, end);
+	skb_trace_sock_queue(skb, sk, sk->rx.r, end);
 	return SKB_DROP_REASON_CONSUMED;
 }
 

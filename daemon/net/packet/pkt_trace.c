@@ -26,7 +26,7 @@
 #include "log.h"
 #include "net/packet/capture.h"
 #include "net/packet/pkt_trace.h"
-#include "net/socket.h"
+#include "proto/shm.h"
 #include "proto/trace.h"
 
 #define PKT_TRACE_PASS_MS 1         /* the collector's pass interval */
@@ -69,20 +69,22 @@ static void watch_pass(bool all)
 		return;
 	for (uint16_t slot = 1; slot <= TRACE_SLOTS; slot++) {
 		struct trace_record *rec = trace_record_get(slot);
-		struct sock *sk;
+		const struct ns_ring *ring;
 		uint64_t cons;
 
 		if (atomic_load_explicit(&rec->watch, memory_order_acquire) != TRACE_WATCH_ARMED)
 			continue;
-		sk = rec->watch_sock;
-		cons = sk->rx.r ? ns_ring_load_cons(&sk->rx) : 0;
-		if (sk->rx.r && (int64_t)(cons - rec->watch_pos) >= 0)
+		/* Only the ring's indices: the socket's own fields are its owner's. */
+		ring = rec->watch_ring;
+		cons = ring ? atomic_load_explicit(&ring->cons, memory_order_acquire) : 0;
+		if (ring && (int64_t)(cons - rec->watch_pos) >= 0)
 			(void)trace_watch_resolve(rec, NS_TRACE_CLIENT_READ, now);
 		else if (all || now - rec->watch_t_ns > PKT_TRACE_READ_WAIT_MS * 1000000ull)
 			(void)trace_watch_resolve(rec, NS_TRACE_READ_TIMEOUT, now);
 	}
 }
 
+/* The socket's close holds its shared memory mapped until it returns (pkt_trace.h). */
 void trace_sock_closing(struct sock *sk)
 {
 	uint64_t now = ns_now_ns();
@@ -91,8 +93,17 @@ void trace_sock_closing(struct sock *sk)
 	for (uint16_t slot = 1; slot <= TRACE_SLOTS; slot++) {
 		struct trace_record *rec = trace_record_get(slot);
 
-		if (atomic_load_explicit(&rec->watch, memory_order_acquire) == TRACE_WATCH_ARMED &&
-		    rec->watch_sock == sk)
+		const struct ns_ring *ring;
+
+		if (atomic_load_explicit(&rec->watch, memory_order_acquire) != TRACE_WATCH_ARMED ||
+		    rec->watch_sock != sk)
+			continue;
+		/* Read between the last pass and the close: stamped now, late by less than a pass. */
+		ring = rec->watch_ring;
+		if (ring && (int64_t)(atomic_load_explicit(&ring->cons, memory_order_acquire) -
+				      rec->watch_pos) >= 0)
+			(void)trace_watch_resolve(rec, NS_TRACE_CLIENT_READ, now);
+		else
 			(void)trace_watch_resolve(rec, NS_TRACE_SOCK_CLOSED, now);
 	}
 	pthread_mutex_unlock(&watch_lock);

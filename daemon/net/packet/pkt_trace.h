@@ -14,9 +14,11 @@
  * the ring's consumer index (which the client advances when it reads) at
  * each pass and stamps the stage when the index has passed the record.
  * The stamp is therefore late by up to one pass (about 1 ms, more on a
- * loaded machine); a datagram not read within PKT_TRACE_READ_WAIT_MS, or
- * whose socket closes first, ends with "not read by client" / "socket
- * closed before read".  The trace ends when all COUNT records were sent,
+ * loaded machine); a datagram not read within PKT_TRACE_READ_WAIT_MS
+ * ends with "not read by client"; when the socket closes, the watch ends
+ * at once: "read by client" if the index passed the record by then, else
+ * "socket closed before read".  TCP data is watched the same way on the
+ * stream ring (the index past the segment's bytes).  The trace ends when all COUNT records were sent,
  * when the reader shuts its side down, or at daemon shutdown; records
  * still in flight then are counted as unfinished in the end record.
  *

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/shm.h"
 #include "core/netdev.h"
 #include "core/skb.h"
 #include "core/trace.h"
@@ -268,14 +269,16 @@ static void test_watch_holds_record(void **state)
 	struct sk_buff *skb = rx_frame(7);
 	struct trace_record *rec;
 	int sock_stand_in;
+	struct ns_ring ring;
 
 	(void)state;
 	start(1);
 	trace_sample_rx(skb, 0, 0);
 	rec = trace_record_get(skb->trace);
-	skb_trace_sock_queue(skb, &sock_stand_in, 4096);
+	skb_trace_sock_queue(skb, &sock_stand_in, &ring, 4096);
 	assert_int_equal(atomic_load(&rec->watch), TRACE_WATCH_ARMED);
 	assert_ptr_equal(rec->watch_sock, &sock_stand_in);
+	assert_ptr_equal(rec->watch_ring, &ring);
 	assert_int_equal(rec->watch_pos, 4096);
 	assert_int_equal(atomic_load(&trace_watches), 1);
 	consume_skb(skb);
