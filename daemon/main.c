@@ -42,6 +42,7 @@
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/route.h"
 #include "net/packet/capture.h"
+#include "net/packet/pkt_trace.h"
 #include "net/socket.h"
 #include "notify.h"
 
@@ -611,6 +612,7 @@ int main(int argc, char **argv)
 	srv = NULL;
 	/* Captures end (with their end records) while the workers still run. */
 	capture_exit();
+	pkt_trace_exit();
 	softnet_stop();
 fail_srv:
 	ipc_server_stop(srv);

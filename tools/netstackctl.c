@@ -740,6 +740,7 @@ static void ctl_usage(FILE *f)
 		"       " PROG " [OPTIONS] capture [-i IFACE] [-c COUNT] [-w FILE] [FILTER]\n"
 		"       " PROG " [OPTIONS] link [-s] [-j] | link set DEV txqueuelen N\n"
 		"       " PROG " [OPTIONS] qdisc [show] [dev DEV] [-j]\n"
+		"       " PROG " [OPTIONS] trace [-i IFACE] [-c COUNT] [-j] [FILTER]\n"
 		"Show the state of netstackd, the userspace TCP/IP stack, and read or set\n"
 		"its run-time knobs.\n"
 		"\n"
@@ -758,6 +759,8 @@ static void ctl_usage(FILE *f)
 		"capture frames in both directions, like tcpdump (see CAPTURE)");
 	fprintf(f, "  %-9s %s\n", "qdisc",
 		"transmit queues' qdiscs with counters, like tc -s qdisc (see LINK)");
+	fprintf(f, "  %-9s %s\n", "trace",
+		"every stage sampled packets pass in the stack, with times (see TRACE)");
 	fprintf(f, "\n"
 		"ROUTE: [unicast|blackhole|unreachable|prohibit] PREFIX|default\n"
 		"       [via GATEWAY] [dev NAME] [metric N] [src ADDRESS]\n"
@@ -804,6 +807,18 @@ static void ctl_usage(FILE *f)
 		"  FILTER: PRIMITIVE [and PRIMITIVE]..., PRIMITIVE being tcp, udp, icmp,\n"
 		"  arp, ip, host ADDR, src host ADDR, dst host ADDR, port N, src port N,\n"
 		"  dst port N, each optionally preceded by 'not'.\n");
+	fprintf(f, "\n"
+		"TRACE: trace [-i IFACE] [-c COUNT] [-j] [FILTER]\n"
+		"  The first COUNT (default 1, at most 512) packets that pass FILTER (as for\n"
+		"  capture), received on IFACE (default: all) or sent by a socket, and every\n"
+		"  stage each passed: irq, napi poll, netif_receive_skb, ip_rcv, the hooks,\n"
+		"  the route, the protocol, the socket queue and the client's read; or from\n"
+		"  the socket write down to the driver.  One line per stage with the time\n"
+		"  since the packet's first stage and the worker; a dropped packet ends at\n"
+		"  the drop with its reason; replies it caused (echo reply, ICMP error,\n"
+		"  RST) follow as part of its trace.  \"read by client\" is seen by polling\n"
+		"  the socket's ring about every millisecond (up to 2 s).  -j prints JSON.\n"
+		"  One trace at a time (EBUSY).  Needs root.\n");
 	fprintf(f, "\n"
 		"Options:\n"
 		"  -s, --socket PATH  netstackd's socket (default: $" NS_IPC_SOCKET_ENV
@@ -1638,7 +1653,8 @@ int main(int argc, char **argv)
 		if (argv[k][0] == '-')
 			continue;
 		if (!strcmp(argv[k], "hook") || !strcmp(argv[k], "capture") ||
-		    !strcmp(argv[k], "link") || !strcmp(argv[k], "qdisc"))
+		    !strcmp(argv[k], "link") || !strcmp(argv[k], "qdisc") ||
+		    !strcmp(argv[k], "trace"))
 			gargc = k + 1;
 		break;
 	}
@@ -1689,7 +1705,8 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no object given");
-	if (!strcmp(argv[optind], "hook") || !strcmp(argv[optind], "capture")) {
+	if (!strcmp(argv[optind], "hook") || !strcmp(argv[optind], "capture") ||
+	    !strcmp(argv[optind], "trace")) {
 		if (o.write || o.all || o.udp || o.tcp || o.listening || o.info)
 			return ctl_usage_error("options -w, -a, -u, -t, -l, -i are not for %s",
 					       argv[optind]);
@@ -1699,6 +1716,8 @@ int main(int argc, char **argv)
 			o.socket_path = NS_IPC_DEFAULT_SOCKET;
 		if (argv[optind][0] == 'h')
 			ret = ctl_run_hook(argc - optind - 1, argv + optind + 1, &o);
+		else if (argv[optind][0] == 't')
+			ret = ctl_run_trace(argc - optind - 1, argv + optind + 1, &o);
 		else
 			ret = ctl_run_capture(argc - optind - 1, argv + optind + 1, &o);
 		if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -61,5 +61,6 @@ int ctl_run_link(int argc, char **argv, const struct ctl_opts *o);
 int ctl_run_qdisc(int argc, char **argv, const struct ctl_opts *o);
 /* Run the show object @name (link, softnet, ...) as the plain command does. */
 int ctl_run_show(const char *name, const struct ctl_opts *o);
+int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o);
 
 #endif

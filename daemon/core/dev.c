@@ -17,6 +17,7 @@
 #include "core/skb.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "net/wire/ether.h"
 #include "net/wire/ip.h"
 
@@ -115,12 +116,15 @@ int __netif_receive_skb(struct sk_buff *skb)
 
 	if (sd)
 		ns_counter_inc(&sd->processed);
+	skb_trace(skb, NS_TRACE_NETIF_RECEIVE_SKB, 0);
 	skb_reset_network_header(skb);
 	skb->transport_header = SKB_HDR_UNSET;
 
 	taps = atomic_load_explicit(&ptype_all, memory_order_acquire);
-	if (ns_unlikely(taps != NULL))
+	if (ns_unlikely(taps != NULL)) {
+		skb_trace(skb, NS_TRACE_TAPS, 0);
 		deliver_taps(taps, skb);
+	}
 
 	for (pt = ptype_base[ptype_head(skb->protocol)]; pt; pt = pt->next)
 		if (pt->type == skb->protocol)
@@ -290,8 +294,10 @@ int netif_receive_skb(struct sk_buff *skb)
 
 	if (dev && skb->queue_mapping < dev->num_rx_queues && nr_workers > 1) {
 		cpu = get_rps_cpu(&dev->rx[skb->queue_mapping], skb);
-		if (cpu >= 0 && cpu != smp_processor_id())
+		if (cpu >= 0 && cpu != smp_processor_id()) {
+			skb_trace(skb, NS_TRACE_RPS, (uint32_t)cpu);
 			return enqueue_to_backlog(skb, cpu);
+		}
 	}
 	return __netif_receive_skb(skb);
 }
@@ -311,5 +317,7 @@ int netif_rx(struct sk_buff *skb)
 int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
 {
 	(void)napi;
+	/* GRO's stage: where coalescing will sit (it passes packets on unchanged). */
+	skb_trace(skb, NS_TRACE_GRO, 0);
 	return netif_receive_skb(skb);
 }

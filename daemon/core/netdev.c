@@ -13,6 +13,7 @@
 #include "core/dev.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 
 static struct net_device *dev_base;
 static int dev_next_ifindex = 1;
@@ -224,11 +225,14 @@ int dev_queue_xmit(struct sk_buff *skb)
 	}
 	q = netdev_pick_tx(dev);
 	skb->queue_mapping = (uint16_t)q;
+	skb_trace(skb, NS_TRACE_DEV_QUEUE_XMIT, skb->queue_mapping);
 	/* Taps (packet capture) see what is sent, as in the kernel's xmit_one. */
 	if (ns_unlikely(dev_nit_active()))
 		dev_queue_xmit_nit(skb, dev);
-	if (!(dev->priv_flags & NETDEV_IFF_NO_QUEUE))
+	if (!(dev->priv_flags & NETDEV_IFF_NO_QUEUE)) {
+		skb_trace(skb, NS_TRACE_QDISC, q);
 		return qdisc_xmit(skb, dev, &dev->tx[q]);
+	}
 	/* noqueue (lo): the driver is the only queue, and it never fills. */
 	if (dev->netdev_ops->ndo_start_xmit(skb, dev) != NETDEV_TX_OK) {
 		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);

@@ -91,6 +91,7 @@ struct netdev_rx_queue {
 	struct ns_irq irq;
 	uint64_t rps_mask;          /* workers RPS may steer to (0: none) */
 	ns_counter_t rx_packets, rx_bytes, rx_dropped;
+	uint64_t trace_irq_ns;      /* last irq, stamped only while a trace runs */
 };
 
 /*

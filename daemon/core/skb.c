@@ -16,6 +16,7 @@
 #include "core/debug.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 
 /* Data buffer size classes, each including the skb_shared_info at the end. */
 static const uint32_t skb_class_size[] = { 2048, 16384, 65536 + 1024 };
@@ -261,8 +262,11 @@ static void skb_free(struct sk_buff *skb)
 
 void consume_skb(struct sk_buff *skb)
 {
-	if (skb)
-		skb_free(skb);
+	if (!skb)
+		return;
+	if (ns_unlikely(skb->trace))
+		__skb_trace_end(skb, SKB_DROP_REASON_CONSUMED);
+	skb_free(skb);
 }
 
 void kfree_skb_reason(struct sk_buff *skb, enum skb_drop_reason reason)
@@ -271,6 +275,9 @@ void kfree_skb_reason(struct sk_buff *skb, enum skb_drop_reason reason)
 		return;
 	if (reason != SKB_DROP_REASON_CONSUMED)
 		drop_count(reason);
+	/* A traced packet's journey ends here, with the reason as its last stage. */
+	if (ns_unlikely(skb->trace))
+		__skb_trace_end(skb, reason);
 	skb_free(skb);
 }
 
@@ -300,6 +307,7 @@ struct sk_buff *skb_clone(struct sk_buff *skb)
 	memcpy(n, skb, sizeof(*n));
 	n->next = NULL;
 	n->pool = pool;
+	n->trace = 0;       /* a tap's or a queue's copy: not the traced packet */
 	atomic_fetch_add_explicit(&skb_shinfo(skb)->dataref, 1, memory_order_relaxed);
 	skb->cloned = 1;
 	n->cloned = 1;
@@ -332,6 +340,7 @@ struct sk_buff *skb_copy(const struct sk_buff *skb)
 	n->tail = tail;
 	n->data = head + headroom;
 	n->cloned = 0;
+	n->trace = 0;
 	return n;
 }
 

@@ -84,6 +84,9 @@ struct sk_buff {
 	uint8_t ip_summed;
 	uint8_t l4_hash : 1;
 	uint8_t cloned : 1;
+	uint8_t trace_pkt;          /* packet index in the trace record */
+	uint16_t trace;             /* packet trace slot (core/trace.h), 0: none;
+				     * clones and copies do not inherit it */
 	uint64_t tstamp_us;         /* arrival time at the driver */
 	struct skb_pool *pool;      /* owner of this header */
 	/* Control block: private to the layer that currently holds the skb;

@@ -24,6 +24,7 @@
 #include "core/sch_generic.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 
 int nr_workers;
 static struct softnet_data *workers[NS_MAX_WORKERS];
@@ -311,6 +312,7 @@ static int process_backlog(struct napi_struct *napi, int quota)
 		struct sk_buff *skb;
 
 		while ((skb = __skb_dequeue(&sd->process_queue)) != NULL) {
+			skb_trace(skb, NS_TRACE_BACKLOG, 0);
 			__netif_receive_skb(skb);
 			if (++work >= quota)
 				return work;

@@ -93,4 +93,12 @@ int ctl_qdisc(const Netstack__QdiscRequest *req, Netstack__QdiscReply *reply, ch
 	      size_t errlen);
 void ctl_qdisc_free(Netstack__QdiscReply *reply);
 
+/*
+ * Start the packet trace @req asks for (netstackctl trace) and fill
+ * @reply; *@fd as for ctl_capture.  0 or -errno (-EBUSY, -ENODEV,
+ * -EINVAL, -ENOMEM) with a reason in @err.  Control thread.
+ */
+int ctl_trace(const Netstack__TraceRequest *req, Netstack__TraceReply *reply, int *fd,
+	      char *err, size_t errlen);
+
 #endif

@@ -33,6 +33,7 @@
 #include "core/skb.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "drivers/impair.h"
 #include "drivers/tap.h"
 #include "drivers/tap_nl.h"
@@ -67,6 +68,8 @@ static void tap_irq_handler(void *arg)
 {
 	struct netdev_rx_queue *rxq = arg;
 
+	if (trace_active())
+		rxq->trace_irq_ns = ns_now_ns();
 	disable_irq_nosync(&rxq->irq);
 	napi_schedule(&rxq->napi);
 }
@@ -152,6 +155,8 @@ static int tap_napi_poll(struct napi_struct *napi, int budget)
 		}
 		if (skb->pkt_type == PACKET_MULTICAST || skb->pkt_type == PACKET_BROADCAST)
 			ns_counter_inc(&st->multicast);
+		if (trace_active())
+			trace_sample_rx(skb, rxq->trace_irq_ns, rxq->index);
 		if (impair_enabled(IMPAIR_RX))
 			impair_skb(skb, IMPAIR_RX, &tap_rx_impair_out);
 		else
@@ -180,6 +185,7 @@ static netdev_tx_t tap_xmit_frame(struct sk_buff *skb, struct net_device *dev)
 	struct netdev_queue *txq = &dev->tx[q];
 	ssize_t n;
 
+	skb_trace(skb, NS_TRACE_DRIVER_XMIT, skb->queue_mapping % tp->nqueues);
 	do {
 		n = write(tp->fds[q], skb->data, skb->len);
 	} while (n < 0 && errno == EINTR);

@@ -476,6 +476,31 @@ static int ipc_handle_qdisc(struct ipc_conn *c, const Netstack__Request *req)
 	return err;
 }
 
+/* netstackctl trace: as capture, root only, the stream's descriptor with the reply. */
+static int ipc_handle_trace(struct ipc_conn *c, const Netstack__Request *req)
+{
+	Netstack__Reply reply = NETSTACK__REPLY__INIT;
+	Netstack__TraceReply tr;
+	char msg[256];
+	int err, fd = -1;
+
+	if (!req->trace)
+		return ipc_send_error(c, req->seq, EINVAL, "empty request");
+	if (!ipc_may_write_sysctl(c))
+		return ipc_send_error(c, req->seq, EPERM, "trace: needs root");
+	err = ctl_trace(req->trace, &tr, &fd, msg, sizeof(msg));
+	if (err)
+		return ipc_send_error(c, req->seq, -err, "%s", msg);
+	ns_log(NS_LOG_INFO, "ipc: conn %lu (pid %d, uid %u): trace started", c->id, (int)c->pid,
+	       (unsigned int)c->uid);
+	reply.seq = req->seq;
+	reply.body_case = NETSTACK__REPLY__BODY_TRACE;
+	reply.trace = &tr;
+	err = ipc_send_reply_fds(c, &reply, &fd, 1);
+	close(fd);
+	return err;
+}
+
 /* Answer one decoded request.  0, or -errno if the connection must close. */
 static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 {
@@ -498,6 +523,8 @@ static int ipc_handle_request(struct ipc_conn *c, const Netstack__Request *req)
 		return ipc_handle_capture(c, req);
 	case NETSTACK__REQUEST__BODY_QDISC:
 		return ipc_handle_qdisc(c, req);
+	case NETSTACK__REQUEST__BODY_TRACE:
+		return ipc_handle_trace(c, req);
 	case NETSTACK__REQUEST__BODY_HELLO:
 		return ipc_send_error(c, req->seq, EPROTO, "Hello already received");
 	default:

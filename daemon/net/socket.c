@@ -34,12 +34,14 @@
 #include "core/netdev.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/ping.h"
 #include "net/ipv4/pmtu.h"
 #include "net/ipv4/raw.h"
 #include "net/ipv4/tcp.h"
 #include "net/ipv4/udp.h"
+#include "net/packet/pkt_trace.h"
 #include "net/sock_bell.h"
 #include "net/socket.h"
 
@@ -599,6 +601,9 @@ static void sock_close_on_owner(void *arg)
 	sk->closing = true;
 	if (sk->ops->release)
 		kept = sk->ops->release(sk);
+	/* Unhashed: no receive path can arm a new trace watch on @sk now. */
+	if (atomic_load_explicit(&trace_watches, memory_order_relaxed))
+		trace_sock_closing(sk);
 	sock_bells_unbind(sk->bells, sk->bell_slot, sk);
 	sk->bells = NULL;
 	/*

@@ -21,6 +21,7 @@
 #include "core/skb.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "core/timer.h"
 #include "net/core/neighbour.h"
 #include "net/wire/ether.h"
@@ -248,6 +249,7 @@ int neigh_output(struct sk_buff *skb, struct net_device *dev, uint32_t nexthop)
 		}
 		memcpy(hh, n->hh, ETH_HLEN);
 		pthread_mutex_unlock(&neigh_lock);
+		skb_trace(skb, NS_TRACE_NEIGH_OUTPUT, NS_TRACE_NEIGH_RESOLVED);
 		{
 			unsigned char *p = skb_push(skb, ETH_HLEN);
 
@@ -269,6 +271,7 @@ int neigh_output(struct sk_buff *skb, struct net_device *dev, uint32_t nexthop)
 	}
 	if (skb_queue_len(&n->arp_queue) >= (uint32_t)sysctl_read(&sysctl_unres_qlen))
 		old = __skb_dequeue(&n->arp_queue);
+	skb_trace(skb, NS_TRACE_NEIGH_OUTPUT, NS_TRACE_NEIGH_QUEUED);
 	__skb_queue_tail(&n->arp_queue, skb);
 	if (solicit)
 		n->probes++;

@@ -21,9 +21,11 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/debug.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 #include "net/ipv4/datagram.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
@@ -96,6 +98,13 @@ void dgram_rcv_info(const struct sock *sk, struct ns_dgram *hdr, const struct sk
 
 int sock_queue_rcv(struct sock *sk, struct ns_dgram *hdr, const void *data)
 {
+	uint64_t end;
+
+	return sock_queue_rcv_end(sk, hdr, data, &end);
+}
+
+int sock_queue_rcv_end(struct sock *sk, struct ns_dgram *hdr, const void *data, uint64_t *end)
+{
 	struct ns_sock_shm *shm = sk->shm;
 	uint64_t cons, at;
 
@@ -118,6 +127,7 @@ int sock_queue_rcv(struct sock *sk, struct ns_dgram *hdr, const void *data)
 	}
 	ns_dgram_write(&sk->rx, at, hdr, data);
 	sk->rx_prod = at + ns_dgram_record_size(hdr->len);
+	*end = sk->rx_prod;
 	ns_ring_publish_prod(&sk->rx, sk->rx_prod);
 	pthread_mutex_unlock(&sk->rx_lock);
 
@@ -184,7 +194,11 @@ void dgram_tx_ready(struct sock *sk, const struct dgram_proto *proto)
 			sk->tx_cons = c;
 			if (r == 0)
 				break;
+			if (trace_active())
+				trace_tx_doorbell(ns_now_ns());
 			r = proto->sendmsg(sk, &h, payload);
+			if (trace_active())
+				trace_tx_doorbell(0);
 			if (r)
 				dgram_tx_error(sk, r);
 			else

@@ -55,6 +55,9 @@ struct dgram_proto {
  */
 int sock_queue_rcv(struct sock *sk, struct ns_dgram *hdr, const void *data);
 
+/* sock_queue_rcv that also gives the rx ring index just past the record in *@end. */
+int sock_queue_rcv_end(struct sock *sk, struct ns_dgram *hdr, const void *data, uint64_t *end);
+
 /*
  * Fill the receive information of @hdr from @skb (network header set):
  * source address @saddr:@port as @sk's family shows it (sockaddr_in, or a

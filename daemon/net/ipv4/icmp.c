@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
 #include "net/ipv4/devinet.h"
@@ -139,8 +140,12 @@ void icmp_out_count(uint8_t type)
 		__ICMP_INC_STATS(OUTECHOS);
 }
 
-/* Build and send an ICMP message with @hdr followed by @len bytes of @data. */
-static int icmp_push_reply(const struct icmphdr *hdr, const void *data, uint32_t len,
+/*
+ * Build and send an ICMP message with @hdr followed by @len bytes of @data,
+ * in response to @cause (whose trace it continues as @stage).
+ */
+static int icmp_push_reply(const struct sk_buff *cause, unsigned int stage,
+			   const struct icmphdr *hdr, const void *data, uint32_t len,
 			   uint32_t saddr, uint32_t daddr, uint8_t tos)
 {
 	struct sk_buff *skb = alloc_skb(NS_MAX_HEADER + ICMP_HLEN + len);
@@ -158,6 +163,7 @@ static int icmp_push_reply(const struct icmphdr *hdr, const void *data, uint32_t
 	icmph->checksum = 0;
 	icmph->checksum = ip_compute_csum(skb->data, skb->len);
 	skb_reset_transport_header(skb);
+	skb_trace_continue(skb, cause, stage);
 	icmp_out_count(hdr->type);
 	return ip_build_and_send_pkt(skb, saddr, daddr, IPPROTO_ICMP_NS, tos, 0);
 }
@@ -230,7 +236,7 @@ void icmp_send(struct sk_buff *skb_in, uint8_t type, uint8_t code, uint32_t info
 		__ICMP_INC_STATS(OUTDESTUNREACHS);
 	else if (type == ICMP_TIME_EXCEEDED)
 		__ICMP_INC_STATS(OUTTIMEEXCDS);
-	icmp_push_reply(&hdr, iph, room, saddr, iph->saddr, (uint8_t)((iph->tos & 0x1e) | 0xc0));
+	icmp_push_reply(skb_in, NS_TRACE_ICMP_SEND, &hdr, iph, room, saddr, iph->saddr, (uint8_t)((iph->tos & 0x1e) | 0xc0));
 }
 
 /* Echo request -> echo reply with the same identifier, sequence and data. */
@@ -254,7 +260,7 @@ static int icmp_echo(struct sk_buff *skb)
 	saddr = IPCB(skb)->rt_type == RTN_LOCAL ? iph->daddr
 						 : inet_select_addr(skb->dev, iph->saddr);
 	__ICMP_INC_STATS(OUTECHOREPS);
-	icmp_push_reply(&hdr, skb->data + ICMP_HLEN, skb->len - ICMP_HLEN, saddr, iph->saddr,
+	icmp_push_reply(skb, NS_TRACE_ICMP_REPLY, &hdr, skb->data + ICMP_HLEN, skb->len - ICMP_HLEN, saddr, iph->saddr,
 			iph->tos);
 	consume_skb(skb);
 	return 0;
@@ -312,6 +318,7 @@ static int icmp_rcv(struct sk_buff *skb)
 {
 	const struct icmphdr *icmph;
 
+	skb_trace(skb, NS_TRACE_ICMP_RCV, 0);
 	__ICMP_INC_STATS(INMSGS);
 	if (!skb_may_pull(skb, ICMP_HLEN)) {
 		__ICMP_INC_STATS(INERRORS);

@@ -21,6 +21,7 @@
 #include "core/netdev.h"
 #include "core/skb.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
@@ -91,6 +92,7 @@ int ip_forward(struct sk_buff *skb, const struct fib_result *res)
 	struct net_device *in_dev = skb->dev;
 	enum skb_drop_reason reason;
 
+	skb_trace(skb, NS_TRACE_IP_FORWARD, 0);
 	/* A unicast destination in a link-layer broadcast is nobody's to route. */
 	if (skb->pkt_type != PACKET_HOST) {
 		reason = SKB_DROP_REASON_IP_FWD_LINK_BCAST;

@@ -18,6 +18,7 @@
 #include "core/dev.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
@@ -62,6 +63,8 @@ static int ip_local_deliver_finish(struct sk_buff *skb)
 
 	/* Raw sockets of the protocol get their copies first (raw_local_deliver). */
 	raw = raw_local_deliver(skb, protocol);
+	if (raw)
+		skb_trace(skb, NS_TRACE_RAW_RCV, 0);
 	ipprot = inet_proto_get(protocol);
 	if (ipprot) {
 		__IP_INC_STATS(INDELIVERS);
@@ -85,6 +88,7 @@ int ip_local_deliver(struct sk_buff *skb)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 
+	skb_trace(skb, NS_TRACE_IP_LOCAL_DELIVER, 0);
 	/* Reassemble only what is for us (RFC 791: a forwarder never does). */
 	if (iph->frag_off & htons(IP_MF | IP_OFFSET)) {
 		if (ip_defrag(&skb))
@@ -181,7 +185,16 @@ static int ip_rcv_finish(struct sk_buff *skb)
 	memset(&res, 0, sizeof(res));
 	r = ip_route_input(skb, iph, &res, &err);
 	if (r < 0)
-		return -1;
+		return -1;      /* the drop names the reason */
+	if (ns_unlikely(skb->trace)) {
+		uint8_t t = IPCB(skb)->rt_type;
+
+		__skb_trace_stage(skb, NS_TRACE_ROUTE_INPUT,
+				  r == 1 ? NS_TRACE_ROUTE_FORWARD
+				  : t == RTN_BROADCAST ? NS_TRACE_ROUTE_BROADCAST
+				  : t == RTN_MULTICAST ? NS_TRACE_ROUTE_MULTICAST
+				  : NS_TRACE_ROUTE_LOCAL);
+	}
 	if (iph_ihl(iph) > 5 && ip_rcv_options(skb))
 		return -1;
 	if (r == 1)
@@ -202,6 +215,7 @@ int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type
 	enum skb_drop_reason reason;
 
 	(void)pt;
+	skb_trace(skb, NS_TRACE_IP_RCV, 0);
 	if (skb->pkt_type == PACKET_OTHERHOST) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_OTHERHOST);
 		return -1;

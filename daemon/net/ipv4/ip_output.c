@@ -19,6 +19,7 @@
 #include "core/netdev.h"
 #include "core/skb.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "net/core/neighbour.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/ip.h"
@@ -100,8 +101,11 @@ static int ip_finish_output(struct sk_buff *skb, struct net_device *dev)
 {
 	uint32_t mtu = ip_skb_dst_mtu(skb, dev);
 
-	if (skb->len > mtu)
+	if (skb->len > mtu) {
+		/* The fragments are new buffers: the trace of this packet ends here. */
+		skb_trace(skb, NS_TRACE_IP_FRAGMENT, mtu);
 		return ip_fragment(skb, dev, mtu, ip_finish_output2);
+	}
 	return ip_finish_output2(skb, dev);
 }
 
@@ -111,6 +115,7 @@ int ip_output(struct sk_buff *skb, struct net_device *dev)
 
 	skb->dev = dev;
 	skb->protocol = htons(ETH_P_IP);
+	skb_trace(skb, NS_TRACE_IP_OUTPUT, (uint32_t)dev->ifindex);
 	err = nf_hook(NF_INET_POST_ROUTING, skb, NULL, dev);
 	if (err != 1)
 		return err;
@@ -126,6 +131,10 @@ static int __ip_local_out(struct sk_buff *skb, const struct fib_result *res, uin
 	IPCB(skb)->flags = 0;
 	IPCB(skb)->frag_max_size = 0;
 	IPCB(skb)->mtu = mtu;
+	if (ns_unlikely(skb->trace)) {
+		__skb_trace_ip_summary(skb, skb->data, skb->len);
+		__skb_trace_stage(skb, NS_TRACE_IP_LOCAL_OUT, 0);
+	}
 	err = nf_hook(NF_INET_LOCAL_OUT, skb, NULL, res->dev);
 	if (err != 1)
 		return err;

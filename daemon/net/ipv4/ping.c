@@ -26,6 +26,7 @@
 #include "core/checksum.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 #include "core/sysctl.h"
 #include "net/ipv4/datagram.h"
 #include "net/ipv4/icmp.h"
@@ -147,8 +148,10 @@ int ping_rcv(struct sk_buff *skb)
 	const struct icmphdr *icmph = (const struct icmphdr *)skb->data;
 	struct ns_dgram hdr;
 	struct sock *sk;
+	uint64_t end;
 	int err;
 
+	skb_trace(skb, NS_TRACE_PING_RCV, 0);
 	pthread_rwlock_rdlock(&sock_lookup_lock);
 	sk = ping_lookup(icmph->un.echo.id, iph->daddr, skb->dev ? skb->dev->ifindex : 0);
 	if (!sk) {
@@ -163,7 +166,9 @@ int ping_rcv(struct sk_buff *skb)
 	}
 	/* ping_recvmsg: the ICMP header and data, from the replying address. */
 	dgram_rcv_info(sk, &hdr, skb, iph->saddr, 0, skb->len);
-	err = sock_queue_rcv(sk, &hdr, skb->data);
+	err = sock_queue_rcv_end(sk, &hdr, skb->data, &end);
+	if (!err)
+		skb_trace_sock_queue(skb, sk, sk->rx.r, end);
 	pthread_rwlock_unlock(&sock_lookup_lock);
 	if (err) {
 		kfree_skb_reason(skb, err == -EPIPE ? SKB_DROP_REASON_SOCK_DEAD
@@ -317,6 +322,8 @@ static int ping_v4_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsi
 	icmph->checksum = 0;
 	icmph->checksum = ip_compute_csum(icmph, h->len);
 	skb_reset_transport_header(skb);
+	if (trace_active())
+		trace_sample_tx(skb, NS_TRACE_PING_SENDMSG, IPPROTO_ICMP_NS, saddr, daddr, 0, 0);
 
 	tos = h->tos ? h->tos : sk->tos;
 	ttl = h->ttl ? h->ttl : (uint8_t)(sk->ttl > 0 ? sk->ttl : 0);

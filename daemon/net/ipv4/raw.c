@@ -34,6 +34,7 @@
 #include "core/checksum.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 #include "net/ipv4/datagram.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
@@ -318,6 +319,8 @@ static int raw_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 		return ip_local_out(skb, &res);
 	}
 	skb_reset_transport_header(skb);
+	if (trace_active())
+		trace_sample_tx(skb, NS_TRACE_RAW_SENDMSG, (uint8_t)sk->protocol, saddr, daddr, 0, 0);
 	if (sk->protocol == IPPROTO_ICMP_NS && h->len >= ICMP_HLEN)
 		icmp_out_count(skb->data[0]);
 	tos = h->tos ? h->tos : sk->tos;

@@ -17,6 +17,7 @@
 #include "core/debug.h"
 #include "core/netdev.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/pmtu.h"
@@ -675,7 +676,12 @@ static void tcp_tx_ready(struct sock *sk)
 			tcp_rcv_space_check(tp);
 		}
 	}
+	/* The doorbell's time, for a trace that samples what the client wrote. */
+	if (trace_active())
+		trace_tx_doorbell(ns_now_ns());
 	tcp_push_pending(tp);
+	if (trace_active())
+		trace_tx_doorbell(0);
 }
 
 static int tcp_shutdown(struct sock *sk, int how)

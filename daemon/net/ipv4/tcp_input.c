@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/debug.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/tcp.h"
 
@@ -259,6 +260,9 @@ static uint32_t tcp_rx_put(struct tcp_sock *tp, struct sk_buff *skb, const unsig
 		ns_stream_put(&sk->rx, tp->rx_prod, data, len);
 		tp->rx_prod += len;
 		ns_ring_publish_prod(&sk->rx, tp->rx_prod);
+		/* Owner worker: the close that ends a watch runs here too, later. */
+		if (skb)
+			skb_trace_sock_queue(skb, sk, sk->rx.r, tp->rx_prod);
 	} else {
 		/* Before accept(): keep a copy of the bytes in a small skb. */
 		struct sk_buff *c = alloc_skb(len);

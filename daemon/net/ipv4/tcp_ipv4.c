@@ -24,6 +24,7 @@
 #include "core/siphash.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
@@ -441,6 +442,7 @@ void tcp_v4_send_reset(struct sock *sk, struct sk_buff *skb)
 	rth->check = csum_fold(csum_tcpudp_nofold(iph->daddr, iph->saddr, sizeof(*rth),
 						  IPPROTO_TCP, sum));
 	skb_reset_transport_header(nskb);
+	skb_trace_continue(nskb, skb, NS_TRACE_TCP_SEND_RESET);
 	TCP_INC_STATS(OUTSEGS);
 	TCP_INC_STATS(OUTRSTS);
 	IPCB(nskb)->flags = IPSKB_DF;
@@ -841,6 +843,7 @@ int tcp_v4_rcv(struct sk_buff *skb)
 	struct tcp_skb_cb *cb = TCP_SKB_CB(skb);
 	unsigned int doff;
 
+	skb_trace(skb, NS_TRACE_TCP_V4_RCV, 0);
 	if (skb->pkt_type != PACKET_HOST) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_TCP_NOT_HOST);
 		return -1;

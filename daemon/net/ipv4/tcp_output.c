@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/debug.h"
 #include "core/sysctl.h"
+#include "core/trace.h"
 #include "net/ipv4/ip.h"
 #include "net/ipv4/pmtu.h"
 #include "net/ipv4/route.h"
@@ -234,6 +235,10 @@ int tcp_transmit_skb(struct tcp_sock *tp, uint32_t seq, uint32_t len, uint8_t fl
 	th->check = csum_fold(csum_tcpudp_nofold(sk->src ? sk->src : sk->saddr, sk->daddr, skb->len,
 						  IPPROTO_TCP, sum));
 	skb_reset_transport_header(skb);
+	if (trace_active())
+		trace_sample_tx(skb, NS_TRACE_TCP_TRANSMIT_SKB, IPPROTO_TCP,
+				sk->src ? sk->src : sk->saddr, sk->daddr, ntohs(sk->sport),
+				ntohs(sk->dport));
 	if (flags & TCPHDR_ACK) {
 		tp->ack_pending = 0;
 		tp->segs_unacked = 0;

@@ -29,6 +29,7 @@
 #include "core/debug.h"
 #include "core/netdev.h"
 #include "core/skb.h"
+#include "core/trace.h"
 #include "core/sysctl.h"
 #include "net/ipv4/datagram.h"
 #include "net/ipv4/devinet.h"
@@ -269,10 +270,11 @@ static enum skb_drop_reason __udp_queue_rcv_skb(struct sock *sk, struct sk_buff 
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 	const struct udphdr_ns *uh = (const struct udphdr_ns *)skb->data;
 	struct ns_dgram hdr;
+	uint64_t end;
 	int err;
 
 	dgram_rcv_info(sk, &hdr, skb, iph->saddr, uh->source, skb->len - UDP_HLEN);
-	err = sock_queue_rcv(sk, &hdr, skb->data + UDP_HLEN);
+	err = sock_queue_rcv_end(sk, &hdr, skb->data + UDP_HLEN, &end);
 	if (err == -EPIPE) {
 		__UDP_INC_STATS(INERRORS);
 		/* No shared memory yet counts as a full buffer; a corrupt ring as dead. */
@@ -284,6 +286,7 @@ static enum skb_drop_reason __udp_queue_rcv_skb(struct sock *sk, struct sk_buff 
 		return SKB_DROP_REASON_UDP_RCVBUF;
 	}
 	__UDP_INC_STATS(INDATAGRAMS);
+	skb_trace_sock_queue(skb, sk, sk->rx.r, end);
 	return SKB_DROP_REASON_CONSUMED;
 }
 
@@ -375,6 +378,7 @@ int udp_rcv(struct sk_buff *skb)
 	uint32_t ulen;
 	int ret;
 
+	skb_trace(skb, NS_TRACE_UDP_RCV, 0);
 	if (!skb_may_pull(skb, UDP_HLEN))
 		goto short_packet;
 	uh = (const struct udphdr_ns *)skb->data;
@@ -635,6 +639,9 @@ static int udp_sendmsg(struct sock *sk, const struct ns_dgram *h, const unsigned
 	uh->check = csum_fold(sum);
 	if (uh->check == 0)
 		uh->check = 0xffff;   /* RFC 768: a computed 0 is sent as all ones */
+	if (trace_active())
+		trace_sample_tx(skb, NS_TRACE_UDP_SENDMSG, IPPROTO_UDP_NS, saddr, daddr,
+				ntohs(sk->sport), ntohs(dport));
 
 	tos = h->tos ? h->tos : sk->tos;
 	ttl = h->ttl ? h->ttl : (uint8_t)(sk->ttl > 0 ? sk->ttl : 0);

@@ -28,6 +28,7 @@
 #include "core/debug.h"
 #include "core/netdev.h"
 #include "core/softnet.h"
+#include "core/trace.h"
 
 struct sk_buff;
 
@@ -103,8 +104,14 @@ int nf_hook_slow(const struct nf_chain *chain, unsigned int hook, struct sk_buff
 static inline int nf_hook(unsigned int hook, struct sk_buff *skb, const struct net_device *in,
 			  const struct net_device *out)
 {
+	static const uint8_t trace_stage[NF_INET_NUMHOOKS] = {
+		NS_TRACE_PRE_ROUTING, NS_TRACE_LOCAL_IN, NS_TRACE_FORWARD,
+		NS_TRACE_LOCAL_OUT, NS_TRACE_POST_ROUTING,
+	};
 	const struct nf_chain *chain = atomic_load_explicit(&nf_hooks[hook], memory_order_acquire);
 
+	/* aux: the rules in the chain (0: the hook point passes at once). */
+	skb_trace(skb, trace_stage[hook], chain ? chain->n : 0);
 	if (ns_likely(chain == NULL))
 		return 1;
 	return nf_hook_slow(chain, hook, skb, in, out);
