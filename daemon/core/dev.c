@@ -307,9 +307,3 @@ int netif_rx(struct sk_buff *skb)
 	}
 	return enqueue_to_backlog(skb, cpu);
 }
-
-int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
-{
-	(void)napi;
-	return netif_receive_skb(skb);
-}
