@@ -29,8 +29,8 @@ mac=$(in_ns ip -j neigh show "$STACK_ADDR" dev "$TAP" | jget 'j[0]["lladdr"]') |
 in_ns ip neigh replace "$STACK_ADDR" lladdr "$mac" nud permanent dev "$TAP" ||
 	fail "cannot pin the neighbour entry"
 
-# snap: "rx ip_rcv gro_merged gro_flush arp_in" summed over the TAP and the workers.
-snap() {
+# snap1: "rx ip_rcv gro_merged gro_flush arp_in" summed over the TAP and the workers.
+snap1() {
 	_l=$(ctl_json link) || fail "netstackctl -j link failed"
 	_s=$(ctl_json softnet) || fail "netstackctl -j softnet failed"
 	_t=$(ctl_json stats) || fail "netstackctl -j stats failed"
@@ -43,6 +43,21 @@ arp = a.get("InRequests", 0) + a.get("InReplies", 0) + a.get("InGratuitous", 0)
 print(rx, sum(w["ip_rcv"] for w in s), sum(w["gro_merged"] for w in s),
       sum(w["gro_flush"] for w in s), arp)
 ' "$TAP"
+}
+
+# snap: snap1 once two readings 100 ms apart agree (the counters are read
+# one by one, so an ARP exchange while they are read would skew them).
+snap() {
+	_prev=$(snap1)
+	_i=0
+	while [ $_i -lt 50 ]; do
+		sleep 0.1
+		_cur=$(snap1)
+		[ "$_cur" = "$_prev" ] && { echo "$_cur"; return 0; }
+		_prev=$_cur
+		_i=$((_i + 1))
+	done
+	echo "$_cur"
 }
 
 # transfer GRO(0|1): one file transfer with net.netstack.gro=GRO; sets
