@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "nsconfig.h"
+#include "core/gro.h"
 #include "core/netdev.h"
 #include "core/softnet.h"
 #include "core/sysctl.h"
@@ -487,6 +488,7 @@ int main(int argc, char **argv)
 
 	/* Every module registers its knobs before the file may set them. */
 	core_sysctl_init();
+	gro_init();
 	impair_init();
 	if (inet_init() < 0) {
 		fprintf(stderr, "netstackd: cannot initialise IPv4\n");

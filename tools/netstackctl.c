@@ -252,7 +252,7 @@ static struct json_object *ctl_json_link(const Netstack__ShowReply *r,
 
 /* --- softnet --------------------------------------------------------------- */
 
-#define CTL_SOFTNET_COLS 6
+#define CTL_SOFTNET_COLS 9
 
 static void ctl_softnet_row(const Netstack__SoftnetInfo *s, uint64_t *v)
 {
@@ -262,12 +262,16 @@ static void ctl_softnet_row(const Netstack__SoftnetInfo *s, uint64_t *v)
 	v[3] = s->time_squeeze;
 	v[4] = s->received_rps;
 	v[5] = s->backlog_len;
+	v[6] = s->gro_merged;
+	v[7] = s->gro_flush;
+	v[8] = s->ip_rcv;
 }
 
 static void ctl_print_softnet(const Netstack__ShowReply *r, const struct ctl_opts *o)
 {
 	static const char *const hdr[CTL_SOFTNET_COLS] = {
 		"cpu", "processed", "dropped", "time_squeeze", "received_rps", "backlog",
+		"gro_merged", "gro_flush", "ip_rcv",
 	};
 	uint64_t v[CTL_SOFTNET_COLS];
 	int w[CTL_SOFTNET_COLS];
@@ -311,6 +315,9 @@ static struct json_object *ctl_json_softnet(const Netstack__ShowReply *r,
 		ctl_json_add_u64(o, "backlog_len", s->backlog_len);
 		ctl_json_add_u64(o, "ipi_sent", s->ipi_sent);
 		ctl_json_add_u64(o, "loops", s->loops);
+		ctl_json_add_u64(o, "gro_merged", s->gro_merged);
+		ctl_json_add_u64(o, "gro_flush", s->gro_flush);
+		ctl_json_add_u64(o, "ip_rcv", s->ip_rcv);
 		json_object_array_add(arr, o);
 	}
 	return arr;

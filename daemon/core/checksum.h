@@ -22,6 +22,29 @@ static inline uint16_t csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+/* Add two partial sums (one's-complement addition with end-around carry). */
+static inline uint32_t csum_add(uint32_t a, uint32_t b)
+{
+	uint32_t r = a + b;
+
+	return r + (r < a);
+}
+
+/*
+ * Add @sum2, the partial sum of a block that starts @offset bytes into the
+ * data summed by @sum: a block at an odd offset has its bytes in the other
+ * halves of the 16-bit words, so its folded sum is byte-swapped first.
+ */
+static inline uint32_t csum_block_add(uint32_t sum, uint32_t sum2, uint32_t offset)
+{
+	if (offset & 1) {
+		sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+		sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+		sum2 = ((sum2 & 0xff) << 8) | (sum2 >> 8);
+	}
+	return csum_add(sum, sum2);
+}
+
 /* Checksum of @len bytes; 0 when verifying a block that includes its checksum. */
 static inline uint16_t ip_compute_csum(const void *data, size_t len)
 {

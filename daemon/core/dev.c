@@ -313,11 +313,3 @@ int netif_rx(struct sk_buff *skb)
 	}
 	return enqueue_to_backlog(skb, cpu);
 }
-
-int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
-{
-	(void)napi;
-	/* GRO's stage: where coalescing will sit (it passes packets on unchanged). */
-	skb_trace(skb, NS_TRACE_GRO, 0);
-	return netif_receive_skb(skb);
-}

@@ -82,8 +82,7 @@ int netif_receive_skb(struct sk_buff *skb);
  */
 int netif_rx(struct sk_buff *skb);
 
-/* NAPI entry for drivers; GRO will merge here.  Consumes @skb. */
-int napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
+/* napi_gro_receive, the NAPI entry for drivers, is in core/gro.h. */
 
 /* Flow hash of @skb (computed once and cached in skb->hash). */
 uint32_t skb_get_hash(struct sk_buff *skb);

@@ -223,6 +223,15 @@ int dev_queue_xmit(struct sk_buff *skb)
 		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 		return -ENETDOWN;
 	}
+	/*
+	 * Drivers write skb->data..len in one piece (no scatter-gather): a
+	 * non-linear skb is made linear first (validate_xmit_skb).
+	 */
+	if (ns_unlikely(skb_is_nonlinear(skb)) && skb_linearize(skb)) {
+		ns_counter_inc(&dev_this_stats(dev)->tx_dropped);
+		kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
+		return -ENOMEM;
+	}
 	q = netdev_pick_tx(dev);
 	skb->queue_mapping = (uint16_t)q;
 	skb_trace(skb, NS_TRACE_DEV_QUEUE_XMIT, skb->queue_mapping);

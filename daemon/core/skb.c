@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "core/checksum.h"
 #include "core/debug.h"
 #include "core/netdev.h"
 #include "core/skb.h"
@@ -229,7 +230,8 @@ struct sk_buff *alloc_skb(uint32_t size)
 	skb->end = skb_class_size[cls] - (uint32_t)sizeof(struct skb_shared_info);
 	sh = skb_shinfo(skb);
 	atomic_init(&sh->dataref, 1);
-	sh->gso_size = sh->gso_segs = 0;
+	sh->gso_size = sh->gso_segs = sh->gso_type = 0;
+	sh->frag_list = NULL;
 	sh->pool = pool;
 	sh->size_class = (uint8_t)cls;
 	return skb;
@@ -246,12 +248,36 @@ struct sk_buff *netdev_alloc_skb(struct net_device *dev, uint32_t len)
 	return skb;
 }
 
+static void skb_free(struct sk_buff *skb);
+
+/* Free a chain of skbs linked by ->next (a frag_list): they were consumed. */
+static void kfree_skb_list(struct sk_buff *list)
+{
+	while (list) {
+		struct sk_buff *next = list->next;
+
+		skb_free(list);
+		list = next;
+	}
+}
+
+/* Drop one reference to the data buffer at @head; the last frees it and its frag_list. */
+static void skb_release_buffer(unsigned char *head, uint32_t end)
+{
+	struct skb_shared_info *sh = (struct skb_shared_info *)(head + end);
+
+	if (atomic_fetch_sub_explicit(&sh->dataref, 1, memory_order_acq_rel) == 1) {
+		struct sk_buff *frags = sh->frag_list;
+
+		sh->frag_list = NULL;
+		skb_pool_put(sh->pool, sh->size_class, head);
+		kfree_skb_list(frags);
+	}
+}
+
 static void skb_release_data(struct sk_buff *skb)
 {
-	struct skb_shared_info *sh = skb_shinfo(skb);
-
-	if (atomic_fetch_sub_explicit(&sh->dataref, 1, memory_order_acq_rel) == 1)
-		skb_pool_put(sh->pool, sh->size_class, skb->head);
+	skb_release_buffer(skb->head, skb->end);
 }
 
 static void skb_free(struct sk_buff *skb)
@@ -314,19 +340,38 @@ struct sk_buff *skb_clone(struct sk_buff *skb)
 	return n;
 }
 
+void skb_copy_header(struct sk_buff *to, const struct sk_buff *from)
+{
+	to->dev = from->dev;
+	to->protocol = from->protocol;
+	to->pkt_type = from->pkt_type;
+	to->ip_summed = from->ip_summed;
+	to->queue_mapping = from->queue_mapping;
+	to->tstamp_us = from->tstamp_us;
+	to->hash = from->hash;
+	to->l4_hash = from->l4_hash;
+	memcpy(to->cb, from->cb, sizeof(to->cb));
+}
+
 struct sk_buff *skb_copy(const struct sk_buff *skb)
 {
 	uint32_t headroom = skb_headroom(skb);
-	struct sk_buff *n = alloc_skb(skb->end);
+	struct sk_buff *n;
 	unsigned char *head;
 	uint32_t end, tail;
 
+	/* A non-linear skb's copy is linear: headroom, then every byte. */
+	n = alloc_skb(skb->data_len ? headroom + skb->len : skb->end);
 	if (!n)
 		return NULL;
 	head = n->head;
 	end = n->end;
 	tail = skb->tail;
 	memcpy(head, skb->head, skb->tail);
+	if (skb->data_len) {
+		(void)skb_copy_bits(skb, skb_headlen(skb), head + skb->tail, skb->data_len);
+		tail += skb->data_len;
+	}
 	{
 		struct skb_pool *pool = n->pool;
 
@@ -339,14 +384,34 @@ struct sk_buff *skb_copy(const struct sk_buff *skb)
 	n->end = end;
 	n->tail = tail;
 	n->data = head + headroom;
+	n->data_len = 0;
 	n->cloned = 0;
 	n->trace = 0;
+	skb_shinfo(n)->gso_size = skb_shinfo(skb)->gso_size;
+	skb_shinfo(n)->gso_segs = skb_shinfo(skb)->gso_segs;
+	skb_shinfo(n)->gso_type = skb_shinfo(skb)->gso_type;
 	return n;
+}
+
+/* Put @n's (private) buffer into @skb, dropping @skb's old buffer reference; frees @n's header. */
+static void skb_take_buffer(struct sk_buff *skb, struct sk_buff *n)
+{
+	unsigned char *old_head = skb->head;
+	uint32_t old_end = skb->end;
+
+	skb->head = n->head;
+	skb->data = n->data;
+	skb->tail = n->tail;
+	skb->end = n->end;
+	skb->data_len = n->data_len;
+	skb->cloned = 0;
+	skb_release_buffer(old_head, old_end);
+	/* n's header goes back; its buffer now belongs to skb. */
+	skb_pool_put(n->pool, SKB_HEAD_CLASS, n);
 }
 
 int skb_cow_data(struct sk_buff *skb)
 {
-	struct skb_shared_info *old_sh = skb_shinfo(skb);
 	struct sk_buff *n;
 
 	if (skb_dataref(skb) == 1) {
@@ -356,15 +421,134 @@ int skb_cow_data(struct sk_buff *skb)
 	n = skb_copy(skb);
 	if (!n)
 		return -ENOMEM;
-	/* Swap the private buffer into @skb and drop our reference to the old one. */
-	if (atomic_fetch_sub_explicit(&old_sh->dataref, 1, memory_order_acq_rel) == 1)
-		skb_pool_put(old_sh->pool, old_sh->size_class, skb->head);
-	skb->head = n->head;
-	skb->data = n->data;
-	skb->tail = n->tail;
-	skb->end = n->end;
-	skb->cloned = 0;
-	/* n's header goes back; its buffer now belongs to skb. */
-	skb_pool_put(n->pool, SKB_HEAD_CLASS, n);
+	skb_take_buffer(skb, n);
 	return 0;
+}
+
+int skb_linearize(struct sk_buff *skb)
+{
+	struct sk_buff *n;
+
+	if (!skb->data_len)
+		return 0;
+	n = skb_copy(skb);
+	if (!n)
+		return -ENOMEM;
+	skb_take_buffer(skb, n);
+	return 0;
+}
+
+int pskb_trim(struct sk_buff *skb, uint32_t len)
+{
+	struct skb_shared_info *sh = skb_shinfo(skb);
+	struct sk_buff **pp, *f;
+	uint32_t left;
+
+	if (len >= skb->len)
+		return 0;
+	if (!skb->data_len) {
+		skb_trim(skb, len);
+		return 0;
+	}
+	/* The frag_list belongs to the buffer: a shared one is not ours to cut. */
+	if (skb_dataref(skb) > 1 && skb_linearize(skb))
+		return -ENOMEM;
+	if (!skb->data_len) {
+		skb_trim(skb, len);
+		return 0;
+	}
+	if (len <= skb_headlen(skb)) {
+		skb->tail -= skb_headlen(skb) - len;
+		left = 0;
+		skb->len = len;
+		skb->data_len = 0;
+	} else {
+		left = len - skb_headlen(skb);
+		skb->data_len = left;
+		skb->len = len;
+	}
+	/* Keep @left bytes of the frag_list; free the members past them. */
+	pp = &sh->frag_list;
+	while ((f = *pp) != NULL && left) {
+		if (f->len >= left) {
+			skb_trim(f, left);
+			left = 0;
+		} else {
+			left -= f->len;
+		}
+		pp = &f->next;
+	}
+	f = *pp;
+	*pp = NULL;
+	kfree_skb_list(f);
+	return 0;
+}
+
+int skb_copy_bits(const struct sk_buff *skb, uint32_t offset, void *to, uint32_t len)
+{
+	uint32_t headlen = skb_headlen(skb);
+	unsigned char *out = to;
+	const struct sk_buff *f;
+
+	if ((uint64_t)offset + len > skb->len)
+		return -EFAULT;
+	if (offset < headlen) {
+		uint32_t n = headlen - offset < len ? headlen - offset : len;
+
+		memcpy(out, skb->data + offset, n);
+		out += n;
+		len -= n;
+		offset = 0;
+	} else {
+		offset -= headlen;
+	}
+	skb_walk_frags(skb, f) {
+		uint32_t n;
+
+		if (!len)
+			break;
+		if (offset >= f->len) {
+			offset -= f->len;
+			continue;
+		}
+		n = f->len - offset < len ? f->len - offset : len;
+		memcpy(out, f->data + offset, n);
+		out += n;
+		len -= n;
+		offset = 0;
+	}
+	return len ? -EFAULT : 0;
+}
+
+uint32_t skb_checksum(const struct sk_buff *skb, uint32_t offset, uint32_t len, uint32_t sum)
+{
+	uint32_t headlen = skb_headlen(skb), pos = 0;
+	const struct sk_buff *f;
+
+	if (offset < headlen) {
+		uint32_t n = headlen - offset < len ? headlen - offset : len;
+
+		sum = csum_partial(skb->data + offset, n, sum);
+		pos = n;
+		len -= n;
+		offset = 0;
+	} else {
+		offset -= headlen;
+	}
+	skb_walk_frags(skb, f) {
+		uint32_t n;
+
+		if (!len)
+			break;
+		if (offset >= f->len) {
+			offset -= f->len;
+			continue;
+		}
+		n = f->len - offset < len ? f->len - offset : len;
+		sum = csum_block_add(sum, csum_partial(f->data + offset, n, 0), pos);
+		pos += n;
+		len -= n;
+		offset = 0;
+	}
+	return sum;
 }

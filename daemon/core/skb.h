@@ -7,11 +7,24 @@
  *    |  headroom     |   len bytes        |   tailroom    | shinfo |
  *
  * Invariants: head <= data <= head + tail <= head + end, and
- * len == tail - (data - head).  All packet bytes are linear (no frags yet);
- * a future TSO/GRO super-frame is a larger linear buffer from the large
- * size class.  A data buffer may be shared by several headers (skb_clone);
- * its skb_shared_info.dataref counts them, and a cloned buffer must not be
- * written (skb_cow_data first).
+ * len == tail - (data - head) + data_len.  The bytes between data and tail
+ * are the linear part (skb_headlen); a non-linear skb (data_len > 0)
+ * carries the rest of its bytes in skb_shinfo(skb)->frag_list, a chain of
+ * linear skbs (linked by ->next) whose data..data+len follow each other in
+ * order, as the kernel's frag_list does.  GRO builds such skbs (the first
+ * segment keeps its headers in the linear part, each further segment's
+ * payload is one frag_list member), and the same shape will carry TSO/GRO
+ * super-frames from a virtio_net_hdr TAP: gso_size (payload bytes per
+ * segment), gso_segs and gso_type in skb_shared_info describe how the skb
+ * splits back into wire segments (skb_gso_segment).
+ *
+ * Every header a protocol parses lies in the linear part (skb_may_pull
+ * checks against skb_headlen); a consumer that reads payload uses
+ * skb_copy_bits / skb_checksum, walks the pieces (skb_walk_frags), or
+ * calls skb_linearize first.  A data buffer may be shared by several
+ * headers (skb_clone); its skb_shared_info.dataref counts them, the
+ * frag_list belongs to the buffer (freed with its last reference), and a
+ * cloned buffer must not be written (skb_cow_data first).
  *
  * Pools: every worker thread owns a pool (skb_pool_set_current); headers and
  * buffers come from its free lists with no lock and no malloc per packet.
@@ -58,12 +71,20 @@ enum {
 	CHECKSUM_UNNECESSARY = 1, /* device or earlier stage verified it */
 };
 
+/* skb_shinfo(skb)->gso_type, as the kernel's SKB_GSO_* bits. */
+enum {
+	SKB_GSO_TCPV4 = 1u << 0,
+	SKB_GSO_TCP_FIXEDID = 1u << 1,  /* the segments share one IP id (DF set) */
+};
+
 struct skb_shared_info {
 	_Atomic uint32_t dataref;   /* headers pointing at this buffer */
-	uint16_t gso_size;          /* for TSO/GRO super-frames (later) */
-	uint16_t gso_segs;
-	struct skb_pool *pool;      /* owner of the buffer */
+	uint16_t gso_size;          /* payload bytes per segment of a super-frame */
+	uint16_t gso_segs;          /* wire segments it stands for (0: not GSO) */
+	uint16_t gso_type;          /* SKB_GSO_* */
 	uint8_t size_class;
+	struct skb_pool *pool;      /* owner of the buffer */
+	struct sk_buff *frag_list;  /* the rest of the data (non-linear skb) */
 };
 
 struct sk_buff {
@@ -73,7 +94,8 @@ struct sk_buff {
 	unsigned char *data;
 	uint32_t tail;              /* offset of the end of data from head */
 	uint32_t end;               /* offset of the shared info from head */
-	uint32_t len;
+	uint32_t len;               /* all bytes: linear part + data_len */
+	uint32_t data_len;          /* bytes in the frag_list (0: linear) */
 	uint32_t hash;              /* flow hash, valid if l4_hash */
 	uint16_t protocol;          /* ethertype, network byte order */
 	uint16_t mac_header;        /* offsets from head, SKB_HDR_UNSET */
@@ -155,7 +177,17 @@ void kfree_skb_reason(struct sk_buff *skb, enum skb_drop_reason reason);
  */
 struct sk_buff *skb_clone(struct sk_buff *skb);
 
-/* A private, writable copy of header and data.  NULL on failure. */
+/*
+ * Copy @from's metadata to @to (the kernel's __copy_skb_header): device,
+ * protocol, packet type, queue, timestamp, flow hash, checksum state and
+ * the control block.  Not the data, the header offsets or the GSO fields.
+ */
+void skb_copy_header(struct sk_buff *to, const struct sk_buff *from);
+
+/*
+ * A private, writable copy of header and data.  NULL on failure.  The
+ * copy of a non-linear skb is linear.
+ */
 struct sk_buff *skb_copy(const struct sk_buff *skb);
 
 /*
@@ -171,6 +203,62 @@ static inline struct skb_shared_info *skb_shinfo(const struct sk_buff *skb)
 {
 	return (struct skb_shared_info *)(skb->head + skb->end);
 }
+
+/* Bytes in the linear part (from data to tail). */
+static inline uint32_t skb_headlen(const struct sk_buff *skb)
+{
+	return skb->len - skb->data_len;
+}
+
+static inline bool skb_is_nonlinear(const struct sk_buff *skb)
+{
+	return skb->data_len != 0;
+}
+
+/* A super-frame standing for several wire segments (GRO or TSO). */
+static inline bool skb_is_gso(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb)->gso_size != 0;
+}
+
+/* Segments @skb counts for in the MIBs (InSegs, InReceives): at least 1. */
+static inline uint32_t skb_gso_segs(const struct sk_buff *skb)
+{
+	uint16_t n = skb_shinfo(skb)->gso_segs;
+
+	return n ? n : 1;
+}
+
+/* Iterate over the frag_list members of @skb (each one linear). */
+#define skb_walk_frags(skb, iter) \
+	for ((iter) = skb_shinfo(skb)->frag_list; (iter); (iter) = (iter)->next)
+
+/*
+ * Copy @len bytes from @offset (counted from skb->data, across the
+ * frag_list) to @to.  Returns 0, or -EFAULT if the range is beyond the
+ * skb (nothing is then guaranteed about @to).
+ */
+int skb_copy_bits(const struct sk_buff *skb, uint32_t offset, void *to, uint32_t len);
+
+/*
+ * One's-complement sum (csum_partial) of @len bytes from @offset, across
+ * the frag_list, added to @sum.  The range must lie inside the skb.
+ */
+uint32_t skb_checksum(const struct sk_buff *skb, uint32_t offset, uint32_t len, uint32_t sum);
+
+/*
+ * Make @skb linear: copy all its bytes (with its headroom) into one new
+ * buffer from the large class and release the old buffer and frag_list.
+ * Header offsets keep their meaning.  Returns 0 (also for a linear skb)
+ * or -ENOMEM (the skb is then unchanged).
+ */
+int skb_linearize(struct sk_buff *skb);
+
+/*
+ * Cut @skb to @len bytes, linear or not (a shared non-linear skb is made
+ * linear first).  Returns 0 or -ENOMEM (unchanged).
+ */
+int pskb_trim(struct sk_buff *skb, uint32_t len);
 
 static inline uint32_t skb_headroom(const struct sk_buff *skb)
 {
@@ -229,29 +317,34 @@ static inline void *skb_push(struct sk_buff *skb, uint32_t len)
 	return skb->data;
 }
 
-/* Remove @len bytes from the head; NULL (no change) if len > skb->len. */
+/* Remove @len bytes from the head; NULL (no change) if len > skb_headlen. */
 static inline void *skb_pull(struct sk_buff *skb, uint32_t len)
 {
-	if (len > skb->len)
+	if (len > skb_headlen(skb))
 		return NULL;
 	skb->data += len;
 	skb->len -= len;
 	return skb->data;
 }
 
-/* Cut the data to @len bytes (no-op if already shorter). */
+/* Cut the data of a linear skb to @len bytes (no-op if already shorter). */
 static inline void skb_trim(struct sk_buff *skb, uint32_t len)
 {
-	if (len < skb->len) {
+	if (len < skb->len && !skb->data_len) {
 		skb->tail -= skb->len - len;
 		skb->len = len;
 	}
 }
 
-/* True if at least @len bytes of data are present (all data is linear). */
+/*
+ * True if at least @len bytes of data are present in the linear part,
+ * where headers are read in place.  (The kernel's pskb_may_pull would
+ * pull them in from the frags; our non-linear skbs always carry their
+ * headers linear, so a short linear part means a bad packet.)
+ */
 static inline bool skb_may_pull(const struct sk_buff *skb, uint32_t len)
 {
-	return len <= skb->len;
+	return len <= skb_headlen(skb);
 }
 
 static inline void skb_reset_mac_header(struct sk_buff *skb)

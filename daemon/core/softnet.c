@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/debug.h"
 #include "core/dev.h"
+#include "core/gro.h"
 #include "core/netdev.h"
 #include "core/sch_generic.h"
 #include "core/softnet.h"
@@ -201,6 +202,8 @@ bool napi_schedule(struct napi_struct *napi)
 bool napi_complete_done(struct napi_struct *napi, int work_done)
 {
 	(void)work_done;
+	if (napi->gro_count)
+		napi_gro_flush(napi);
 	napi->state &= ~NAPI_STATE_SCHED;
 	return true;
 }
@@ -212,6 +215,12 @@ static int napi_poll(struct softnet_data *sd, struct napi_struct *napi)
 	int work;
 
 	work = napi->poll(napi, weight);
+	/*
+	 * Nothing stays held past its poll: the next poll may come only after
+	 * other contexts' turns (the kernel flushes all but the young here).
+	 */
+	if (napi->gro_count)
+		napi_gro_flush(napi);
 	ns_counter_inc(&napi->polls);
 	ns_counter_add(&napi->packets, (uint64_t)work);
 	NS_ASSERT(work <= weight);

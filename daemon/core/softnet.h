@@ -38,6 +38,9 @@
 
 #define NS_MAX_WORKERS 64
 
+/* Flows one NAPI context may hold for GRO (the kernel's MAX_GRO_SKBS). */
+#define MAX_GRO_SKBS 8
+
 struct napi_struct;
 struct softnet_data;
 struct Qdisc;
@@ -59,6 +62,9 @@ struct napi_struct {
 	struct softnet_data *sd;        /* the worker it is polled on */
 	ns_counter_t polls;
 	ns_counter_t packets;
+	/* GRO (core/gro.c): held flows, oldest first; owner worker only. */
+	struct sk_buff *gro_skbs[MAX_GRO_SKBS];
+	unsigned int gro_count;
 };
 
 /* An event source standing in for a device interrupt line. */
@@ -119,6 +125,11 @@ struct softnet_data {
 	ns_counter_t received_rps;
 	ns_counter_t ipi_sent;          /* IPIs this worker sent */
 	ns_counter_t loops;
+	/* GRO: segments merged into another skb; held skbs sent up (core/gro.c). */
+	ns_counter_t gro_merged;
+	ns_counter_t gro_flush;
+	/* ip_rcv calls on this worker (InReceives counts segments instead). */
+	ns_counter_t ip_rcv;
 
 	struct skb_pool *pool;
 	struct drop_stats drops;
@@ -197,8 +208,9 @@ static inline void raise_softirq(struct softnet_data *sd, unsigned int nr)
 bool napi_schedule(struct napi_struct *napi);
 
 /*
- * Called by a poll routine that did less than its budget: take the NAPI off
- * the poll list.  Returns true if the driver should re-enable its irq.
+ * Called by a poll routine that did less than its budget: send what GRO
+ * holds up the stack and take the NAPI off the poll list.  Returns true if
+ * the driver should re-enable its irq.
  */
 bool napi_complete_done(struct napi_struct *napi, int work_done);
 

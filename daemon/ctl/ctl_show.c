@@ -296,6 +296,9 @@ static int ctl_show_softnet(Netstack__ShowReply *reply)
 		s->received_rps = ns_counter_read(&sd->received_rps);
 		s->ipi_sent = ns_counter_read(&sd->ipi_sent);
 		s->loops = ns_counter_read(&sd->loops);
+		s->gro_merged = ns_counter_read(&sd->gro_merged);
+		s->gro_flush = ns_counter_read(&sd->gro_flush);
+		s->ip_rcv = ns_counter_read(&sd->ip_rcv);
 		pthread_mutex_lock(&sd->input_lock);
 		s->backlog_len = skb_queue_len(&sd->input_pkt_queue);
 		pthread_mutex_unlock(&sd->input_lock);

@@ -29,6 +29,7 @@
 #include "core/clock.h"
 #include "core/debug.h"
 #include "core/dev.h"
+#include "core/gro.h"
 #include "core/netdev.h"
 #include "core/skb.h"
 #include "core/softnet.h"

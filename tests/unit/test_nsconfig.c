@@ -6,7 +6,7 @@
  *
  * Each case writes its text to a temporary file.  sysctl lines are applied
  * to the registry at once, so the suite registers the tables the daemon
- * registers (core_sysctl_init, impair_init, inet_init) first.
+ * registers (core_sysctl_init, gro_init, impair_init, inet_init) first.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/gro.h"
 #include "core/sysctl.h"
 #include "drivers/impair.h"
 #include "log.h"
@@ -37,6 +38,7 @@ static int suite_setup(void **state)
 		return -1;
 	snprintf(path, sizeof(path), "%s/test.conf", tmpdir);
 	core_sysctl_init();
+	gro_init();
 	impair_init();
 	return inet_init();
 }

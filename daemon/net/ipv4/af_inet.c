@@ -2,9 +2,10 @@
  * inet_init: IP's sysctls (ip_init, ipfrag_init, ip_options_init,
  * pmtu_init), the ethertype handlers (dev_add_pack), the IP protocol
  * handlers (inet_add_protocol: ICMP, UDP, TCP) and the socket layer
- * (sock_init: inetsw for UDP, ping and raw sockets, socket sysctls) of
- * IPv4, registered once at start-up on the control thread, before any
- * worker runs.
+ * (sock_init: inetsw for UDP, ping and raw sockets, socket sysctls) and
+ * the receive offloads (ipv4_offload_init: GRO for TCP) of IPv4,
+ * registered once at start-up on the control thread, before any worker
+ * runs.
  */
 #include <arpa/inet.h>
 
@@ -16,6 +17,7 @@
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/offload.h"
 #include "net/ipv4/ping.h"
 #include "net/ipv4/pmtu.h"
 #include "net/ipv4/protocol.h"
@@ -61,6 +63,7 @@ int inet_init(void)
 		return err;
 	ip_packet_type.type = htons(ETH_P_IP);
 	dev_add_pack(&ip_packet_type);
+	ipv4_offload_init();
 	return 0;
 }
 
@@ -74,6 +77,7 @@ void inet_exit(void)
 		inet_dev_destroy(d);
 	fib_cleanup();
 	dev_remove_pack(&ip_packet_type);
+	ipv4_offload_exit();
 	inet_del_protocol(&icmp_protocol, IPPROTO_ICMP_NS);
 	inet_del_protocol(&udp_protocol, IPPROTO_UDP_NS);
 	inet_del_protocol(&tcp_protocol, IPPROTO_TCP);

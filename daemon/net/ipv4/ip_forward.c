@@ -18,6 +18,7 @@
 #include <errno.h>
 
 #include "core/checksum.h"
+#include "core/gro.h"
 #include "core/netdev.h"
 #include "core/skb.h"
 #include "core/sysctl.h"
@@ -145,6 +146,31 @@ drop:
 }
 
 /*
+ * A GRO packet in transit leaves as the wire packets it was made of.  The
+ * kernel forwards the merged packet and splits it at the device
+ * (skb_gso_segment in validate_xmit_skb); splitting it here, before
+ * ip_forward, keeps the TTL and MTU checks, ICMP errors, the FORWARD hook
+ * and ForwDatagrams per wire packet, exactly as with GRO off.
+ */
+static int ip_forward_gso(struct sk_buff *skb, const struct fib_result *res)
+{
+	struct sk_buff *segs = skb_gso_segment(skb), *next;
+
+	if (!segs) {
+		__IP_INC_STATS(INDISCARDS);
+		kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
+		return -1;
+	}
+	consume_skb(skb);
+	for (; segs; segs = next) {
+		next = segs->next;
+		segs->next = NULL;
+		(void)ip_forward(segs, res);
+	}
+	return 0;
+}
+
+/*
  * A packet for an address that is not ours and no broadcast of ours:
  * forward it when net.ipv4.ip_forward is on and the FIB has a unicast
  * route, else count it and, for route errors, answer with ICMP as the
@@ -165,7 +191,7 @@ int ip_route_input_forward(struct sk_buff *skb, const struct fib_result *res, in
 	switch (err) {
 	case 0:
 		if (res->type == RTN_UNICAST && res->dev)
-			return ip_forward(skb, res);
+			return skb_is_gso(skb) ? ip_forward_gso(skb, res) : ip_forward(skb, res);
 		/* A multicast destination without multicast routing. */
 		__IP_INC_STATS(INADDRERRORS);
 		kfree_skb_reason(skb, SKB_DROP_REASON_IP_NOT_LOCAL);

@@ -19,6 +19,7 @@
 #include "core/netdev.h"
 #include "core/skb.h"
 #include "core/trace.h"
+#include "core/softnet.h"
 #include "net/ipv4/devinet.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
@@ -216,11 +217,14 @@ int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type
 
 	(void)pt;
 	skb_trace(skb, NS_TRACE_IP_RCV, 0);
+	if (this_softnet())
+		ns_counter_inc(&this_softnet()->ip_rcv);
 	if (skb->pkt_type == PACKET_OTHERHOST) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_OTHERHOST);
 		return -1;
 	}
-	__IP_INC_STATS(INRECEIVES);
+	/* A GRO packet counts as the datagrams it was made of, as in the kernel. */
+	__IP_ADD_STATS(INRECEIVES, skb_gso_segs(skb));
 	__IP_ADD_STATS(INOCTETS, skb->len);
 
 	if (!skb_may_pull(skb, sizeof(struct iphdr))) {
@@ -253,7 +257,11 @@ int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type
 		goto inhdr_error;
 	}
 	/* Remove Ethernet padding beyond the datagram. */
-	skb_trim(skb, len);
+	if (pskb_trim(skb, len)) {
+		__IP_INC_STATS(INDISCARDS);
+		kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
+		return -1;
+	}
 	skb_reset_network_header(skb);
 	/* IP's control block starts empty (ip_rcv_core); a looped-back skb still holds output's. */
 	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));

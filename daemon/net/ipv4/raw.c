@@ -134,6 +134,15 @@ bool raw_local_deliver(struct sk_buff *skb, uint8_t protocol)
 			continue;
 		if (protocol == IPPROTO_ICMP_NS && icmp_filter(sk, skb))
 			continue;
+		/* A GRO packet reaches raw sockets whole, as in the kernel: one copy. */
+		if (skb_is_nonlinear(skb)) {
+			if (skb_linearize(skb)) {
+				drop_count(SKB_DROP_REASON_NOMEM);
+				break;
+			}
+			iph = (const struct iphdr *)skb_network_header(skb);
+			nh = skb_network_header(skb);
+		}
 		delivered = true;
 		/* raw_rcv: the packet from its network header on. */
 		dgram_rcv_info(sk, &hdr, skb, iph->saddr, 0, len);

@@ -245,9 +245,45 @@ uint32_t tcp_rx_free(struct tcp_sock *tp)
 	return sk->rx.size - (uint32_t)(tp->rx_prod - cons);
 }
 
-/* Copy @len bytes of in-order payload to the client (ring or pre-queue). */
-static uint32_t tcp_rx_put(struct tcp_sock *tp, struct sk_buff *skb, const unsigned char *data,
-			   uint32_t len)
+/*
+ * Copy @len bytes at @off of @skb's data into the rx ring at @at, piece by
+ * piece: a GRO packet's payload is spread over its frag_list.
+ */
+static void tcp_rx_copy(struct sock *sk, uint64_t at, const struct sk_buff *skb, uint32_t off,
+			uint32_t len)
+{
+	uint32_t headlen = skb_headlen(skb);
+	const struct sk_buff *f;
+
+	if (off < headlen) {
+		uint32_t n = headlen - off < len ? headlen - off : len;
+
+		ns_stream_put(&sk->rx, at, skb->data + off, n);
+		at += n;
+		len -= n;
+		off = 0;
+	} else {
+		off -= headlen;
+	}
+	skb_walk_frags(skb, f) {
+		uint32_t n;
+
+		if (!len)
+			break;
+		if (off >= f->len) {
+			off -= f->len;
+			continue;
+		}
+		n = f->len - off < len ? f->len - off : len;
+		ns_stream_put(&sk->rx, at, f->data + off, n);
+		at += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+/* Copy @len bytes of in-order payload at @off of @skb to the client (ring or pre-queue). */
+static uint32_t tcp_rx_put(struct tcp_sock *tp, struct sk_buff *skb, uint32_t off, uint32_t len)
 {
 	struct sock *sk = tp->sk;
 	uint32_t room = tcp_rx_free(tp);
@@ -257,7 +293,7 @@ static uint32_t tcp_rx_put(struct tcp_sock *tp, struct sk_buff *skb, const unsig
 	if (!len)
 		return 0;
 	if (sk->shm && sk->rx.r) {
-		ns_stream_put(&sk->rx, tp->rx_prod, data, len);
+		tcp_rx_copy(sk, tp->rx_prod, skb, off, len);
 		tp->rx_prod += len;
 		ns_ring_publish_prod(&sk->rx, tp->rx_prod);
 		/* Owner worker: the close that ends a watch runs here too, later. */
@@ -267,10 +303,12 @@ static uint32_t tcp_rx_put(struct tcp_sock *tp, struct sk_buff *skb, const unsig
 		/* Before accept(): keep a copy of the bytes in a small skb. */
 		struct sk_buff *c = alloc_skb(len);
 
-		(void)skb;
 		if (!c)
 			return 0;
-		skb_put_data(c, data, len);
+		if (skb_copy_bits(skb, off, skb_put(c, len), len)) {
+			consume_skb(c);
+			return 0;
+		}
 		__skb_queue_tail(&tp->pre_queue, c);
 		tp->pre_bytes += len;
 	}
@@ -1039,7 +1077,7 @@ static void tcp_ofo_queue(struct tcp_sock *tp)
 			off = tp->rcv_nxt - c->seq;
 			len = skb->len - c->doff;
 			if (off < len) {
-				uint32_t n = tcp_rx_put(tp, skb, skb->data + c->doff + off, len - off);
+				uint32_t n = tcp_rx_put(tp, skb, c->doff + off, len - off);
 
 				tp->rcv_nxt += n;
 				if (n < len - off) {
@@ -1101,9 +1139,9 @@ static void tcp_data_queue(struct tcp_sock *tp, struct sk_buff *skb)
 				kfree_skb_reason(skb, SKB_DROP_REASON_TCP_ZEROWINDOW);
 				return;
 			}
-			n = tcp_rx_put(tp, skb, skb->data + cb->doff + off, len - off);
+			n = tcp_rx_put(tp, skb, cb->doff + off, len - off);
 			tp->rcv_nxt += n;
-			tp->data_segs_in++;
+			tp->data_segs_in += skb_gso_segs(skb);
 			if (n < len - off) {
 				NET_INC_STATS(TCPRCVQDROP);
 				tcp_schedule_ack(tp, true);
@@ -1112,7 +1150,14 @@ static void tcp_data_queue(struct tcp_sock *tp, struct sk_buff *skb)
 				return;
 			}
 		}
-		if (len >= tp->advmss / 2 || len >= 536)
+		/*
+		 * A GRO packet counts as the full segments it was made of, so it
+		 * is ACKed at once, as the kernel's __tcp_ack_snd_check does
+		 * for more than one full frame received.
+		 */
+		if (skb_is_gso(skb))
+			tp->segs_unacked += skb_gso_segs(skb);
+		else if (len >= tp->advmss / 2 || len >= 536)
 			tp->segs_unacked++;
 		tp->lrcvtime = ns_jiffies();
 		tcp_schedule_ack(tp, false);

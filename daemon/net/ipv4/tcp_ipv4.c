@@ -831,7 +831,7 @@ static bool tcp_v4_csum_ok(const struct sk_buff *skb, const struct iphdr *iph)
 
 	if (skb->ip_summed == CHECKSUM_UNNECESSARY)
 		return true;
-	sum = csum_partial(skb->data, skb->len, 0);
+	sum = skb_checksum(skb, 0, skb->len, 0);
 	return csum_fold(csum_tcpudp_nofold(iph->saddr, iph->daddr, skb->len, IPPROTO_TCP,
 					    sum)) == 0;
 }
@@ -855,7 +855,7 @@ int tcp_v4_rcv(struct sk_buff *skb)
 	}
 	th = (const struct tcphdr_ns *)skb->data;
 	doff = tcp_hdrlen_of(th);
-	if (doff < sizeof(*th) || doff > skb->len) {
+	if (doff < sizeof(*th) || !skb_may_pull(skb, doff)) {
 		TCP_INC_STATS(INERRS);
 		kfree_skb_reason(skb, SKB_DROP_REASON_TCP_BAD_DOFF);
 		return -1;
@@ -868,7 +868,8 @@ int tcp_v4_rcv(struct sk_buff *skb)
 	}
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	skb_reset_transport_header(skb);
-	TCP_INC_STATS(INSEGS);
+	/* A GRO packet counts as its segments (the kernel adds gso_segs). */
+	TCP_ADD_STATS(INSEGS, skb_gso_segs(skb));
 
 	memset(cb, 0, sizeof(*cb));
 	cb->seq = ntohl(th->seq);

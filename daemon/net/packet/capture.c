@@ -256,7 +256,8 @@ static int packet_rcv(struct sk_buff *skb, struct net_device *dev, const struct 
 	struct ns_capture_rec rec;
 	struct cap_ring *r;
 	const uint8_t *frame;
-	uint32_t len, caplen, need;
+	const struct sk_buff *f;
+	uint32_t len, linear, caplen, need, pos;
 	uint64_t head, tail;
 	struct timespec ts;
 	int cpu = smp_processor_id();
@@ -265,8 +266,10 @@ static int packet_rcv(struct sk_buff *skb, struct net_device *dev, const struct 
 	if (!dev || (c->ifindex && dev->ifindex != c->ifindex) || skb->mac_header == SKB_HDR_UNSET)
 		goto out;
 	frame = skb_mac_header(skb);
-	len = (uint32_t)(skb_tail_pointer(skb) - frame);
-	if (!capture_filter_match(&c->filter, frame, len))
+	/* A GRO packet: the headers are linear, the rest of its payload in the frag_list. */
+	linear = (uint32_t)(skb_tail_pointer(skb) - frame);
+	len = linear + skb->data_len;
+	if (!capture_filter_match(&c->filter, frame, linear))
 		goto out;
 	caplen = len < c->snaplen ? len : c->snaplen;
 	need = (uint32_t)sizeof(rec) + NS_CAPTURE_ALIGN(caplen);
@@ -290,7 +293,16 @@ static int packet_rcv(struct sk_buff *skb, struct net_device *dev, const struct 
 	rec.tstamp_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	snprintf(rec.ifname, sizeof(rec.ifname), "%s", dev->name);
 	ring_copy_in(r, c->ring_size, head, &rec, sizeof(rec));
-	ring_copy_in(r, c->ring_size, head + sizeof(rec), frame, caplen);
+	pos = caplen < linear ? caplen : linear;
+	ring_copy_in(r, c->ring_size, head + sizeof(rec), frame, pos);
+	skb_walk_frags(skb, f) {
+		uint32_t n = caplen - pos < f->len ? caplen - pos : f->len;
+
+		if (!n)
+			break;
+		ring_copy_in(r, c->ring_size, head + sizeof(rec) + pos, f->data, n);
+		pos += n;
+	}
 	atomic_store_explicit(&r->head, head + need, memory_order_release);
 	ns_counter_add_shared(&r->captured, 1);
 unlock:

@@ -1,7 +1,9 @@
 /*
  * Unit tests for daemon/core/skb.c: the buffer invariants of skb.h
  * (reserve/put/push/pull/trim), sharing (clone, copy, cow), the pools
- * (size classes, byte limit, frees from other threads) and the queues.
+ * (size classes, byte limit, frees from other threads), the queues, and
+ * non-linear skbs (a frag_list, as GRO builds them): copy_bits, checksum
+ * across odd piece boundaries, linearize, trim, copy and clone.
  *
  * Every test allocates from a pool of its own and ends with the pool
  * empty (skb_pool_in_use() == 0); the pool is destroyed in the teardown so
@@ -13,9 +15,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
+#include "core/checksum.h"
 #include "core/drop.h"
 #include "core/skb.h"
 
@@ -482,6 +486,175 @@ static void test_kfree_skb_reason_counts(void **state)
 	assert_int_equal(skb_pool_in_use(p), 0);
 }
 
+/* ---- non-linear skbs ------------------------------------------------------ */
+
+/* Byte @i of the test pattern. */
+static uint8_t pat(uint32_t i)
+{
+	return (uint8_t)(i * 31u + (i >> 7) + 5u);
+}
+
+/*
+ * A non-linear skb of @nlens + 1 pieces: a linear part of @headlen bytes
+ * (after 64 bytes of headroom) and frag_list members of lens[i] bytes;
+ * the bytes follow pat() across all of them.
+ */
+static struct sk_buff *make_nonlinear(uint32_t headlen, const uint32_t *lens, unsigned int nlens)
+{
+	struct sk_buff *skb = alloc_skb(64 + headlen), **tailp;
+	uint32_t at = 0;
+
+	assert_non_null(skb);
+	skb_reserve(skb, 64);
+	for (uint32_t i = 0; i < headlen; i++)
+		((uint8_t *)skb_put(skb, 1))[0] = pat(at++);
+	tailp = &skb_shinfo(skb)->frag_list;
+	for (unsigned int k = 0; k < nlens; k++) {
+		struct sk_buff *f = alloc_skb(16 + lens[k]);
+
+		assert_non_null(f);
+		skb_reserve(f, 16);     /* members start after some (pulled) headers */
+		for (uint32_t i = 0; i < lens[k]; i++)
+			((uint8_t *)skb_put(f, 1))[0] = pat(at++);
+		*tailp = f;
+		tailp = &f->next;
+		skb->len += lens[k];
+		skb->data_len += lens[k];
+	}
+	return skb;
+}
+
+static const uint32_t frag_lens[] = { 333, 1, 700, 1448 };
+#define FRAG_TOTAL (101u + 333u + 1u + 700u + 1448u)
+
+static void test_nonlinear_copy_bits(void **state)
+{
+	struct skb_pool *p = *state;
+	struct sk_buff *skb = make_nonlinear(101, frag_lens, 4);
+	uint8_t buf[FRAG_TOTAL + 8];
+
+	assert_int_equal(skb->len, FRAG_TOTAL);
+	assert_int_equal(skb_headlen(skb), 101);
+	assert_true(skb_is_nonlinear(skb));
+	/* Every window, also those starting and ending inside members. */
+	for (uint32_t off = 0; off < FRAG_TOTAL; off += 37) {
+		uint32_t len = FRAG_TOTAL - off < 900 ? FRAG_TOTAL - off : 900;
+
+		memset(buf, 0, sizeof(buf));
+		assert_int_equal(skb_copy_bits(skb, off, buf, len), 0);
+		for (uint32_t i = 0; i < len; i++)
+			assert_int_equal(buf[i], pat(off + i));
+	}
+	assert_int_equal(skb_copy_bits(skb, FRAG_TOTAL - 1, buf, 2), -EFAULT);
+	/* Headers are read in place: only the linear part can be pulled. */
+	assert_true(skb_may_pull(skb, 101));
+	assert_false(skb_may_pull(skb, 102));
+	assert_null(skb_pull(skb, 102));
+	consume_skb(skb);
+	assert_int_equal(skb_pool_in_use(p), 0);
+}
+
+static void test_nonlinear_checksum(void **state)
+{
+	struct skb_pool *p = *state;
+	struct sk_buff *skb = make_nonlinear(101, frag_lens, 4);
+	uint8_t flat[FRAG_TOTAL];
+
+	assert_int_equal(skb_copy_bits(skb, 0, flat, FRAG_TOTAL), 0);
+	/* Odd piece boundaries (101, 434, 435) must not change the sum. */
+	for (uint32_t off = 0; off < 200; off += 7) {
+		uint32_t len = FRAG_TOTAL - off - 3;
+
+		assert_int_equal(csum_fold(skb_checksum(skb, off, len, 0)),
+				 csum_fold(csum_partial(flat + off, len, 0)));
+	}
+	consume_skb(skb);
+	assert_int_equal(skb_pool_in_use(p), 0);
+}
+
+static void test_nonlinear_linearize_and_copy(void **state)
+{
+	struct skb_pool *p = *state;
+	struct sk_buff *skb = make_nonlinear(101, frag_lens, 4), *c;
+	uint32_t headroom = skb_headroom(skb);
+
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, 20);
+	c = skb_copy(skb);
+	assert_non_null(c);
+	assert_false(skb_is_nonlinear(c));
+	assert_int_equal(c->len, FRAG_TOTAL);
+	assert_int_equal(skb_headroom(c), headroom);
+	assert_skb_invariants(c);
+	for (uint32_t i = 0; i < FRAG_TOTAL; i++)
+		assert_int_equal(c->data[i], pat(i));
+	consume_skb(c);
+
+	assert_int_equal(skb_linearize(skb), 0);
+	assert_false(skb_is_nonlinear(skb));
+	assert_null(skb_shinfo(skb)->frag_list);
+	assert_int_equal(skb->len, FRAG_TOTAL);
+	assert_int_equal(skb_headroom(skb), headroom);
+	assert_ptr_equal(skb_transport_header(skb), skb->data + 20);
+	assert_skb_invariants(skb);
+	for (uint32_t i = 0; i < FRAG_TOTAL; i++)
+		assert_int_equal(skb->data[i], pat(i));
+	consume_skb(skb);
+	assert_int_equal(skb_pool_in_use(p), 0);
+}
+
+static void test_nonlinear_trim(void **state)
+{
+	struct skb_pool *p = *state;
+	const uint32_t cuts[] = { FRAG_TOTAL, FRAG_TOTAL - 1, 101 + 333 + 1, 101 + 200, 101, 50 };
+
+	for (unsigned int k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+		struct sk_buff *skb = make_nonlinear(101, frag_lens, 4);
+		uint8_t buf[FRAG_TOTAL];
+
+		assert_int_equal(pskb_trim(skb, cuts[k]), 0);
+		assert_int_equal(skb->len, cuts[k]);
+		assert_int_equal(skb_copy_bits(skb, 0, buf, cuts[k]), 0);
+		for (uint32_t i = 0; i < cuts[k]; i++)
+			assert_int_equal(buf[i], pat(i));
+		assert_true(skb_headlen(skb) <= 101);
+		consume_skb(skb);
+		assert_int_equal(skb_pool_in_use(p), 0);
+	}
+	/* A shared one is made linear first: the clone keeps every byte. */
+	{
+		struct sk_buff *skb = make_nonlinear(101, frag_lens, 4);
+		struct sk_buff *cl = skb_clone(skb);
+
+		assert_non_null(cl);
+		assert_int_equal(pskb_trim(skb, 300), 0);
+		assert_int_equal(skb->len, 300);
+		assert_false(skb_is_nonlinear(skb));
+		assert_int_equal(cl->len, FRAG_TOTAL);
+		assert_int_equal(cl->data_len, FRAG_TOTAL - 101);
+		consume_skb(skb);
+		consume_skb(cl);
+		assert_int_equal(skb_pool_in_use(p), 0);
+	}
+}
+
+/* Clones share the buffer and its frag_list; the last reference frees both. */
+static void test_nonlinear_clone(void **state)
+{
+	struct skb_pool *p = *state;
+	struct sk_buff *skb = make_nonlinear(101, frag_lens, 4);
+	struct sk_buff *cl = skb_clone(skb);
+	uint8_t buf[FRAG_TOTAL];
+
+	assert_non_null(cl);
+	consume_skb(skb);
+	assert_int_equal(skb_pool_in_use(p), 1 + 1 + 4 * 2); /* clone, buffer, members */
+	assert_int_equal(skb_copy_bits(cl, 0, buf, FRAG_TOTAL), 0);
+	assert_int_equal(buf[FRAG_TOTAL - 1], pat(FRAG_TOTAL - 1));
+	consume_skb(cl);
+	assert_int_equal(skb_pool_in_use(p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +672,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remote_free_of_clone, pool_setup, pool_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_ops, pool_setup, pool_teardown),
 		cmocka_unit_test_setup_teardown(test_kfree_skb_reason_counts, pool_setup, pool_teardown),
+		cmocka_unit_test_setup_teardown(test_nonlinear_copy_bits, pool_setup, pool_teardown),
+		cmocka_unit_test_setup_teardown(test_nonlinear_checksum, pool_setup, pool_teardown),
+		cmocka_unit_test_setup_teardown(test_nonlinear_linearize_and_copy, pool_setup,
+						pool_teardown),
+		cmocka_unit_test_setup_teardown(test_nonlinear_trim, pool_setup, pool_teardown),
+		cmocka_unit_test_setup_teardown(test_nonlinear_clone, pool_setup, pool_teardown),
 	};
 
 	return cmocka_run_group_tests_name("core/skb", tests, NULL, NULL);

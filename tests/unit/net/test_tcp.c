@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "core/drop.h"
+#include "core/gro.h"
 #include "core/netdev.h"
 #include "core/sysctl.h"
 #include "net/ipv4/pmtu.h"
@@ -3243,6 +3244,62 @@ static void test_cubic(void **state)
 	assert_int_equal(tp.snd_cwnd, 20);
 }
 
+/*
+ * GRO: four segments merged into one skb (napi_gro_receive) go through
+ * TCP input once: the payload, spread over the frag_list, lands in the rx
+ * ring intact, InSegs counts four, and the merged packet is ACKed at once
+ * even out of quick-ACK mode (more than one full segment, as the kernel's
+ * __tcp_ack_snd_check), where one segment alone waits for the delayed ACK.
+ */
+static void test_gro_merged_segments(void **state)
+{
+	struct net_device *dev = *state;
+	struct napi_struct napi = { .dev = dev };
+	static uint8_t data[5 * 1448], got[5 * 1448];
+	struct tsock l;
+	struct conn c;
+	struct opt o;
+	uint64_t insegs;
+
+	fake_learn_neigh(dev, PEER_IP, peer_mac);
+	listen_on(&l, 8090, 4);
+	passive_open(dev, &l, 8090, &c, 40300, 7, 512);
+	pattern(data, sizeof(data), 3);
+	tcp_sk(c.t.sk)->quick = 0;              /* past the quick ACKs of a new connection */
+	insegs = TCP_MIB(INSEGS);
+	o = conn_opt(&c);                       /* one timestamp for the burst, as TSO sends */
+	for (uint32_t k = 0; k < 4; k++) {
+		uint8_t frame[1800];
+		size_t n = fb_tcp_frame(frame, c.pport, c.lport, c.pseq + k * 1448, c.ack, F_ACK,
+					c.win, &o, data + k * 1448, 1448);
+		struct sk_buff *skb = netdev_alloc_skb(dev, (uint32_t)n);
+
+		assert_non_null(skb);
+		/* DF set, so the builder's fixed IP id is a valid pattern (RFC 6864). */
+		frame[ETH_HLEN + 6] |= 0x40;
+		fb_ipv4_fix_csum(frame + ETH_HLEN);
+		skb_put_data(skb, frame, (uint32_t)n);
+		assert_int_equal(dev->header_ops->type_trans(skb, dev), 0);
+		napi_gro_receive(&napi, skb);
+	}
+	assert_int_equal(napi.gro_count, 1);
+	assert_int_equal(fake_tx_count(), 0);
+	napi_gro_flush(&napi);
+	c.pseq += 4 * 1448;
+	assert_int_equal(TCP_MIB(INSEGS) - insegs, 4);
+	conn_expect_ack(&c);
+	assert_int_equal(fake_tx_count(), 0);
+	/* One more full segment alone: the delayed ACK waits. */
+	conn_send(&c, F_ACK, data + 4 * 1448, 1448);
+	assert_int_equal(fake_tx_count(), 0);
+	assert_int_equal(TCP_MIB(INSEGS) - insegs, 5);
+	assert_int_equal(client_read(&c.t, got, sizeof(got)), sizeof(got));
+	assert_memory_equal(got, data, sizeof(data));
+	tsock_abort(&c.t, &c);
+	tsock_close(&l);
+	assert_socks(0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tcp_test_setup, fake_test_teardown)
@@ -3290,6 +3347,7 @@ int main(void)
 		T(test_parse_options),
 		T(test_reno),
 		T(test_cubic),
+		T(test_gro_merged_segments),
 	};
 #undef T
 
