@@ -110,3 +110,15 @@ bool ns_ratelimit(struct ns_ratelimit *rs, unsigned int interval_ms, unsigned in
 	rs->printed++;
 	return true;
 }
+
+int ns_einval(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}

@@ -7,6 +7,7 @@
 #define NS_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* syslog priorities */
 enum {
@@ -47,5 +48,12 @@ struct ns_ratelimit {
 };
 
 bool ns_ratelimit(struct ns_ratelimit *rs, unsigned int interval_ms, unsigned int burst);
+
+/*
+ * For parsers of requests and rules: put a one-line reason in @err (when
+ * @err is not NULL) and return -EINVAL.
+ */
+int __attribute__((format(printf, 3, 4)))
+ns_einval(char *err, size_t errlen, const char *fmt, ...);
 
 #endif

@@ -852,6 +852,19 @@ static void ctl_usage(FILE *f)
 		"Exit status: 0 success, 1 netstackd unreachable or failed, 2 usage error.\n");
 }
 
+int ctl_parse_u32(const char *w, uint32_t max, uint32_t *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(w, &end, 10);
+	if (errno || end == w || *end || *w == '-' || n > max)
+		return -1;
+	*v = (uint32_t)n;
+	return 0;
+}
+
 int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;

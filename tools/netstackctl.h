@@ -63,4 +63,7 @@ int ctl_run_qdisc(int argc, char **argv, const struct ctl_opts *o);
 int ctl_run_show(const char *name, const struct ctl_opts *o);
 int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o);
 
+/* A decimal number 0..@max (no sign, nothing after it).  0 or -1. */
+int ctl_parse_u32(const char *w, uint32_t max, uint32_t *v);
+
 #endif

@@ -177,19 +177,6 @@ static void cap_print_summary(const struct ns_capture_rec *rec, const uint8_t *p
 	}
 }
 
-static int cap_parse_u32(const char *w, uint32_t max, uint32_t *v)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(w, &end, 10);
-	if (errno || end == w || *end || *w == '-' || n > max)
-		return -1;
-	*v = (uint32_t)n;
-	return 0;
-}
-
 int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o)
 {
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
@@ -217,15 +204,15 @@ int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o)
 		if (!strcmp(opt, "-i")) {
 			creq.dev = (char *)(strcmp(v, "any") ? v : "");
 		} else if (!strcmp(opt, "-c")) {
-			if (cap_parse_u32(v, UINT32_MAX, &count) || !count)
+			if (ctl_parse_u32(v, UINT32_MAX, &count) || !count)
 				return ctl_usage_error("capture: bad count '%s'", v);
 		} else if (!strcmp(opt, "-w")) {
 			file = v;
 		} else if (!strcmp(opt, "-B")) {
-			if (cap_parse_u32(v, 256u * 1024u, &creq.buffer_kb) || creq.buffer_kb < 128)
+			if (ctl_parse_u32(v, 256u * 1024u, &creq.buffer_kb) || creq.buffer_kb < 128)
 				return ctl_usage_error("capture: -B takes 128..262144 KiB, not '%s'", v);
 		} else if (!strcmp(opt, "-s")) {
-			if (cap_parse_u32(v, 65535, &creq.snaplen))
+			if (ctl_parse_u32(v, 65535, &creq.snaplen))
 				return ctl_usage_error("capture: bad snaplen '%s'", v);
 		} else {
 			return ctl_usage_error("capture: unknown option '%s'", opt);

@@ -168,18 +168,15 @@ int ctl_run_link(int argc, char **argv, const struct ctl_opts *opts)
 {
 	struct ctl_opts o = *opts;
 	Netstack__Reply *reply;
-	unsigned long v;
-	char *end;
+	uint32_t v;
 
 	if (argc >= 1 && !strcmp(argv[0], "set")) {
 		if (argc != 4 || strcmp(argv[2], "txqueuelen"))
 			return ctl_usage_error("link set: give DEV txqueuelen N");
-		errno = 0;
-		v = strtoul(argv[3], &end, 10);
-		if (errno || *end || !argv[3][0] || v < 1 || v > 1000000)
+		if (ctl_parse_u32(argv[3], 1000000, &v) || v < 1)
 			return ctl_usage_error("link set: txqueuelen must be 1..1000000, not '%s'",
 					       argv[3]);
-		reply = ctl_qdisc_call(argv[1], (uint32_t)v, &o);
+		reply = ctl_qdisc_call(argv[1], v, &o);
 		if (!reply)
 			return EXIT_FAIL;
 		netstack__reply__free_unpacked(reply, NULL);

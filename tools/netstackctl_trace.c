@@ -267,19 +267,6 @@ static struct json_object *trace_json(const struct ns_trace_rec *r)
 	return o;
 }
 
-static int trace_parse_u32(const char *w, uint32_t max, uint32_t *v)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(w, &end, 10);
-	if (errno || end == w || *end || *w == '-' || n > max)
-		return -1;
-	*v = (uint32_t)n;
-	return 0;
-}
-
 int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o)
 {
 	Netstack__Request req = NETSTACK__REQUEST__INIT;
@@ -309,7 +296,7 @@ int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o)
 		if (!strcmp(opt, "-i")) {
 			treq.dev = (char *)(strcmp(v, "any") ? v : "");
 		} else if (!strcmp(opt, "-c")) {
-			if (trace_parse_u32(v, 512, &treq.count) || !treq.count)
+			if (ctl_parse_u32(v, 512, &treq.count) || !treq.count)
 				return ctl_usage_error("trace: -c takes 1..512, not '%s'", v);
 		} else {
 			return ctl_usage_error("trace: unknown option '%s'", opt);

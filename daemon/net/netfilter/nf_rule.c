@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/skb.h"
+#include "log.h"
 #include "net/netfilter/netfilter.h"
 #include "net/wire/icmp.h"
 #include "net/wire/ip.h"
@@ -44,19 +45,6 @@ const char *nf_hook_chain_name(unsigned int hook)
 const char *nf_hook_kernel_name(unsigned int hook)
 {
 	return hook < NF_INET_NUMHOOKS ? nf_kernel_names[hook] : "?";
-}
-
-static int __attribute__((format(printf, 3, 4)))
-nf_perr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
 }
 
 static const struct {
@@ -201,7 +189,7 @@ int nf_rule_parse(unsigned int hook, int argc, char *const *argv, struct nf_rule
 	bool have_ports = false, have_flags = false;
 
 	if (hook >= NF_INET_NUMHOOKS)
-		return nf_perr(err, errlen, "unknown hook");
+		return ns_einval(err, errlen, "unknown hook");
 	memset(r, 0, sizeof(*r));
 	r->sport_max = r->dport_max = 65535;
 	r->target = NF_TARGET_COUNT;
@@ -212,33 +200,33 @@ int nf_rule_parse(unsigned int hook, int argc, char *const *argv, struct nf_rule
 
 		if (!strcmp(w, "--syn")) {
 			if (have_flags)
-				return nf_perr(err, errlen, "TCP flags given twice");
+				return ns_einval(err, errlen, "TCP flags given twice");
 			r->tcp_flg_mask = TCPHDR_SYN | TCPHDR_RST | TCPHDR_ACK | TCPHDR_FIN;
 			r->tcp_flg_cmp = TCPHDR_SYN;
 			have_flags = true;
 			continue;
 		}
 		if (!v)
-			return nf_perr(err, errlen, "'%s' needs a value", w);
+			return ns_einval(err, errlen, "'%s' needs a value", w);
 		if (!strcmp(w, "-i") || !strcmp(w, "--in-interface")) {
 			if (hook == NF_INET_LOCAL_OUT || hook == NF_INET_POST_ROUTING)
-				return nf_perr(err, errlen, "-i cannot be used in %s",
+				return ns_einval(err, errlen, "-i cannot be used in %s",
 					       nf_chain_names[hook]);
 			if (r->iif[0] || nf_parse_ifname(v, r->iif))
-				return nf_perr(err, errlen, "bad or repeated interface '%s'", v);
+				return ns_einval(err, errlen, "bad or repeated interface '%s'", v);
 		} else if (!strcmp(w, "-o") || !strcmp(w, "--out-interface")) {
 			if (hook == NF_INET_PRE_ROUTING || hook == NF_INET_LOCAL_IN)
-				return nf_perr(err, errlen, "-o cannot be used in %s",
+				return ns_einval(err, errlen, "-o cannot be used in %s",
 					       nf_chain_names[hook]);
 			if (r->oif[0] || nf_parse_ifname(v, r->oif))
-				return nf_perr(err, errlen, "bad or repeated interface '%s'", v);
+				return ns_einval(err, errlen, "bad or repeated interface '%s'", v);
 		} else if (!strcmp(w, "-p") || !strcmp(w, "--protocol")) {
 			size_t k;
 			char *end;
 			unsigned long n;
 
 			if (have_proto)
-				return nf_perr(err, errlen, "protocol given twice");
+				return ns_einval(err, errlen, "protocol given twice");
 			have_proto = true;
 			for (k = 0; k < NS_ARRAY_SIZE(nf_protos); k++)
 				if (!strcasecmp(v, nf_protos[k].name))
@@ -249,31 +237,31 @@ int nf_rule_parse(unsigned int hook, int argc, char *const *argv, struct nf_rule
 				errno = 0;
 				n = strtoul(v, &end, 10);
 				if (errno || end == v || *end || n > 255)
-					return nf_perr(err, errlen, "unknown protocol '%s'", v);
+					return ns_einval(err, errlen, "unknown protocol '%s'", v);
 				r->protocol = (uint8_t)n;
 			}
 		} else if (!strcmp(w, "-s") || !strcmp(w, "--source")) {
 			if (r->src_len || nf_parse_prefix(v, &r->src, &r->src_mask, &r->src_len))
-				return nf_perr(err, errlen, "bad or repeated source '%s'", v);
+				return ns_einval(err, errlen, "bad or repeated source '%s'", v);
 		} else if (!strcmp(w, "-d") || !strcmp(w, "--destination")) {
 			if (r->dst_len || nf_parse_prefix(v, &r->dst, &r->dst_mask, &r->dst_len))
-				return nf_perr(err, errlen, "bad or repeated destination '%s'", v);
+				return ns_einval(err, errlen, "bad or repeated destination '%s'", v);
 		} else if (!strcmp(w, "--sport") || !strcmp(w, "--source-port")) {
 			if (nf_parse_ports(v, &r->sport_min, &r->sport_max))
-				return nf_perr(err, errlen, "bad port '%s'", v);
+				return ns_einval(err, errlen, "bad port '%s'", v);
 			have_ports = true;
 		} else if (!strcmp(w, "--dport") || !strcmp(w, "--destination-port")) {
 			if (nf_parse_ports(v, &r->dport_min, &r->dport_max))
-				return nf_perr(err, errlen, "bad port '%s'", v);
+				return ns_einval(err, errlen, "bad port '%s'", v);
 			have_ports = true;
 		} else if (!strcmp(w, "--tcp-flags")) {
 			const char *comp = i + 2 < argc ? argv[i + 2] : NULL;
 
 			if (have_flags)
-				return nf_perr(err, errlen, "TCP flags given twice");
+				return ns_einval(err, errlen, "TCP flags given twice");
 			if (!comp || nf_parse_tcp_flags(v, &r->tcp_flg_mask) ||
 			    nf_parse_tcp_flags(comp, &r->tcp_flg_cmp))
-				return nf_perr(err, errlen,
+				return ns_einval(err, errlen,
 					       "--tcp-flags needs MASK COMP (e.g. SYN,ACK SYN)");
 			r->tcp_flg_cmp &= r->tcp_flg_mask;
 			have_flags = true;
@@ -282,12 +270,12 @@ int nf_rule_parse(unsigned int hook, int argc, char *const *argv, struct nf_rule
 			size_t k;
 
 			if (have_target)
-				return nf_perr(err, errlen, "target given twice");
+				return ns_einval(err, errlen, "target given twice");
 			for (k = 0; k < NS_ARRAY_SIZE(nf_target_names); k++)
 				if (!strcasecmp(v, nf_target_names[k]))
 					break;
 			if (k == NS_ARRAY_SIZE(nf_target_names))
-				return nf_perr(err, errlen,
+				return ns_einval(err, errlen,
 					       "unknown target '%s' (ACCEPT, DROP, REJECT, COUNT)", v);
 			r->target = (uint8_t)k;
 			have_target = true;
@@ -298,25 +286,25 @@ int nf_rule_parse(unsigned int hook, int argc, char *const *argv, struct nf_rule
 				if (!strcasecmp(v, nf_reject_types[k].name))
 					break;
 			if (k == NS_ARRAY_SIZE(nf_reject_types))
-				return nf_perr(err, errlen, "unknown reject type '%s'", v);
+				return ns_einval(err, errlen, "unknown reject type '%s'", v);
 			r->reject_with = nf_reject_types[k].code;
 			have_reject_with = true;
 		} else {
-			return nf_perr(err, errlen, "unexpected '%s'", w);
+			return ns_einval(err, errlen, "unexpected '%s'", w);
 		}
 		i++;
 	}
 	if (have_ports && r->protocol != IPPROTO_TCP_NS && r->protocol != IPPROTO_UDP_NS)
-		return nf_perr(err, errlen, "--sport/--dport need -p tcp or -p udp");
+		return ns_einval(err, errlen, "--sport/--dport need -p tcp or -p udp");
 	if (have_flags && r->protocol != IPPROTO_TCP_NS)
-		return nf_perr(err, errlen, "TCP flags need -p tcp");
+		return ns_einval(err, errlen, "TCP flags need -p tcp");
 	if (have_reject_with && r->target != NF_TARGET_REJECT)
-		return nf_perr(err, errlen, "--reject-with is for -j REJECT");
+		return ns_einval(err, errlen, "--reject-with is for -j REJECT");
 	if (r->target == NF_TARGET_REJECT) {
 		if (hook != NF_INET_LOCAL_IN && hook != NF_INET_FORWARD && hook != NF_INET_LOCAL_OUT)
-			return nf_perr(err, errlen, "REJECT is only for INPUT, FORWARD and OUTPUT");
+			return ns_einval(err, errlen, "REJECT is only for INPUT, FORWARD and OUTPUT");
 		if (r->reject_with == NF_REJECT_TCP_RESET && r->protocol != IPPROTO_TCP_NS)
-			return nf_perr(err, errlen, "--reject-with tcp-reset needs -p tcp");
+			return ns_einval(err, errlen, "--reject-with tcp-reset needs -p tcp");
 	}
 	return 0;
 }

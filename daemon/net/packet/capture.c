@@ -67,19 +67,6 @@ static pthread_mutex_t cap_list_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- the filter ------------------------------------------------------------ */
 
-static int __attribute__((format(printf, 3, 4)))
-cap_perr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 int capture_filter_parse(int argc, char *const *argv, struct capture_filter *f, char *err,
 			 size_t errlen)
 {
@@ -92,30 +79,30 @@ int capture_filter_parse(int argc, char *const *argv, struct capture_filter *f, 
 
 		if (f->n > 0) {
 			if (strcmp(argv[i], "and") && strcmp(argv[i], "&&"))
-				return cap_perr(err, errlen, "filter: expected 'and' before '%s' "
+				return ns_einval(err, errlen, "filter: expected 'and' before '%s' "
 						"(only 'and' combines)", argv[i]);
 			if (++i == argc)
-				return cap_perr(err, errlen, "filter: nothing after 'and'");
+				return ns_einval(err, errlen, "filter: nothing after 'and'");
 		}
 		if (f->n == CAPTURE_MAX_TERMS)
-			return cap_perr(err, errlen, "filter: too many terms");
+			return ns_einval(err, errlen, "filter: too many terms");
 		if (!strcmp(argv[i], "not") || !strcmp(argv[i], "!")) {
 			t.negate = true;
 			if (++i == argc)
-				return cap_perr(err, errlen, "filter: nothing after 'not'");
+				return ns_einval(err, errlen, "filter: nothing after 'not'");
 		}
 		w = argv[i++];
 		if (!strcmp(w, "src") || !strcmp(w, "dst")) {
 			t.dir = w[0] == 's' ? 1 : 2;
 			if (i == argc)
-				return cap_perr(err, errlen, "filter: '%s' needs host or port", w);
+				return ns_einval(err, errlen, "filter: '%s' needs host or port", w);
 			w = argv[i++];
 		}
 		if (!strcmp(w, "host")) {
 			struct in_addr a;
 
 			if (i == argc || inet_pton(AF_INET, argv[i], &a) != 1)
-				return cap_perr(err, errlen, "filter: host needs an address, not '%s'",
+				return ns_einval(err, errlen, "filter: host needs an address, not '%s'",
 						i < argc ? argv[i] : "");
 			t.kind = CAPTURE_HOST;
 			t.value = a.s_addr;
@@ -125,16 +112,16 @@ int capture_filter_parse(int argc, char *const *argv, struct capture_filter *f, 
 			unsigned long p;
 
 			if (i == argc)
-				return cap_perr(err, errlen, "filter: port needs a number");
+				return ns_einval(err, errlen, "filter: port needs a number");
 			errno = 0;
 			p = strtoul(argv[i], &end, 10);
 			if (errno || end == argv[i] || *end || p > 65535 || argv[i][0] == '-')
-				return cap_perr(err, errlen, "filter: bad port '%s'", argv[i]);
+				return ns_einval(err, errlen, "filter: bad port '%s'", argv[i]);
 			t.kind = CAPTURE_PORT;
 			t.value = (uint32_t)p;
 			i++;
 		} else if (t.dir) {
-			return cap_perr(err, errlen, "filter: expected host or port after src/dst, "
+			return ns_einval(err, errlen, "filter: expected host or port after src/dst, "
 					"not '%s'", w);
 		} else if (!strcmp(w, "tcp") || !strcmp(w, "udp") || !strcmp(w, "icmp") ||
 			   !strcmp(w, "arp") || !strcmp(w, "ip")) {
@@ -144,7 +131,7 @@ int capture_filter_parse(int argc, char *const *argv, struct capture_filter *f, 
 				  : !strcmp(w, "icmp") ? IPPROTO_ICMP_NS
 				  : !strcmp(w, "arp") ? CAPTURE_PROTO_ARP : CAPTURE_PROTO_IP;
 		} else {
-			return cap_perr(err, errlen, "filter: unknown word '%s' (tcp, udp, icmp, "
+			return ns_einval(err, errlen, "filter: unknown word '%s' (tcp, udp, icmp, "
 					"arp, ip, host, port, src, dst, not, and)", w);
 		}
 		f->t[f->n++] = t;
