@@ -17,6 +17,12 @@ require_libnetstack
 
 start_daemon
 BLACKHOLE=10.200.$SUBNET.99
+# The program listens on fixed ports 41001..41099: keep both stacks'
+# ephemeral ports away from them, so an autobound socket never takes one.
+in_ns sysctl -qw net.ipv4.ip_local_port_range="50000 60999" ||
+	fail "cannot set the kernel's ip_local_port_range"
+ctl sysctl -w net.ipv4.ip_local_port_range="50000 60999" >/dev/null ||
+	fail "cannot set netstackd's ip_local_port_range"
 
 info "kernel run: $HOST_ADDR, peer 127.0.0.1"
 in_ns timeout 60 "$SEMANTICS" "$HOST_ADDR" 127.0.0.1 "$BLACKHOLE" \
