@@ -301,7 +301,6 @@ static void impair_hold(struct impair_cpu *pc, const struct impair_params *p,
 	ns_counter_inc(&pc->stats[dir][IMPAIR_STAT_DELAYED]);
 	if (!timer_pending(&pc->timer) || cb->due < pc->timer.expires)
 		mod_timer_on(pc->base, &pc->timer, cb->due);
-	ns_warn("DBG hold dir=%d due=%lu pending=%d exp=%lu clk=%lu count=%u", dir, (unsigned long)cb->due, timer_pending(&pc->timer), (unsigned long)pc->timer.expires, (unsigned long)pc->base->clk, pc->base->count);
 }
 
 /* Carry out the fate @f of one frame. */
@@ -371,7 +370,6 @@ static void impair_timer(struct timer_list *t)
 	 * following jiffy's slot in the same run_timers, so its own expiry is
 	 * "now" for the frames.
 	 */
-	ns_warn("DBG timer fired exp=%lu jiff=%lu rxq=%u txq=%u", (unsigned long)t->expires, (unsigned long)ns_jiffies(), pc->q[0].qlen, pc->q[1].qlen);
 	impair_release(pc, t->expires);
 }
 
