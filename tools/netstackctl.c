@@ -1639,6 +1639,57 @@ static int ctl_check_sysctl_args(int argc, char **argv, const struct ctl_opts *o
 	return 0;
 }
 
+/*
+ * Commands with words of their own after the command word.  own_opts:
+ * everything after the word is the command's (its own -j, -i, -c...);
+ * otherwise the global options may follow it too.  no_ss_opts: -u, -t,
+ * -l and -i mean nothing to it either.
+ */
+struct ctl_subcmd {
+	const char *name, *alias, *alias2;
+	int (*run)(int argc, char **argv, const struct ctl_opts *o);
+	bool own_opts, no_ss_opts;
+};
+
+static const struct ctl_subcmd ctl_subcmds[] = {
+	{ "hook", NULL, NULL, ctl_run_hook, true, true },
+	{ "capture", NULL, NULL, ctl_run_capture, true, true },
+	{ "trace", NULL, NULL, ctl_run_trace, true, true },
+	{ "link", NULL, NULL, ctl_run_link, true, true },
+	{ "qdisc", NULL, NULL, ctl_run_qdisc, true, true },
+	{ "route", "r", NULL, ctl_run_route, false, false },
+	{ "addr", "address", "a", ctl_run_addr, false, false },
+	{ NULL, NULL, NULL, NULL, false, false },
+};
+
+static const struct ctl_subcmd *ctl_find_subcmd(const char *word)
+{
+	for (const struct ctl_subcmd *c = ctl_subcmds; c->name; c++)
+		if (!strcmp(word, c->name) || (c->alias && !strcmp(word, c->alias)) ||
+		    (c->alias2 && !strcmp(word, c->alias2)))
+			return c;
+	return NULL;
+}
+
+/* The socket: -s, else $NETSTACK_SOCKET, else the default. */
+static void ctl_default_socket(struct ctl_opts *o)
+{
+	if (!o->socket_path || !*o->socket_path)
+		o->socket_path = getenv(NS_IPC_SOCKET_ENV);
+	if (!o->socket_path || !*o->socket_path)
+		o->socket_path = NS_IPC_DEFAULT_SOCKET;
+}
+
+/* A command's exit status, unless its output could not be written. */
+static int ctl_finish(int ret)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ctl_err("cannot write output: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_VERSION = 256 };
@@ -1658,12 +1709,13 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_opts o = { 0 };
+	const struct ctl_subcmd *sub;
 	const struct ctl_object *obj;
 	int c, ret, gargc = argc;
 
 	/*
-	 * hook and capture take options of their own (-p, -j, -i, -c, -w):
-	 * global options are those before the command word.
+	 * hook, capture, trace, link and qdisc take options of their own (-p,
+	 * -j, -i, -c, -w, -s): global options are those before the word.
 	 */
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "-s") || !strcmp(argv[k], "--socket")) {
@@ -1672,9 +1724,8 @@ int main(int argc, char **argv)
 		}
 		if (argv[k][0] == '-')
 			continue;
-		if (!strcmp(argv[k], "hook") || !strcmp(argv[k], "capture") ||
-		    !strcmp(argv[k], "link") || !strcmp(argv[k], "qdisc") ||
-		    !strcmp(argv[k], "trace"))
+		sub = ctl_find_subcmd(argv[k]);
+		if (sub && sub->own_opts)
 			gargc = k + 1;
 		break;
 	}
@@ -1725,63 +1776,14 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no object given");
-	if (!strcmp(argv[optind], "hook") || !strcmp(argv[optind], "capture") ||
-	    !strcmp(argv[optind], "trace")) {
-		if (o.write || o.all || o.udp || o.tcp || o.listening || o.info)
-			return ctl_usage_error("options -w, -a, -u, -t, -l, -i are not for %s",
+	sub = ctl_find_subcmd(argv[optind]);
+	if (sub) {
+		if (o.write || o.all || (sub->no_ss_opts && (o.udp || o.tcp || o.listening || o.info)))
+			return ctl_usage_error("options %s are not for %s",
+					       sub->no_ss_opts ? "-w, -a, -u, -t, -l, -i" : "-w and -a",
 					       argv[optind]);
-		if (!o.socket_path || !*o.socket_path)
-			o.socket_path = getenv(NS_IPC_SOCKET_ENV);
-		if (!o.socket_path || !*o.socket_path)
-			o.socket_path = NS_IPC_DEFAULT_SOCKET;
-		if (argv[optind][0] == 'h')
-			ret = ctl_run_hook(argc - optind - 1, argv + optind + 1, &o);
-		else if (argv[optind][0] == 't')
-			ret = ctl_run_trace(argc - optind - 1, argv + optind + 1, &o);
-		else
-			ret = ctl_run_capture(argc - optind - 1, argv + optind + 1, &o);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			ctl_err("cannot write output: %s", strerror(errno));
-			ret = EXIT_FAIL;
-		}
-		return ret;
-	}
-	if (!strcmp(argv[optind], "link") || !strcmp(argv[optind], "qdisc")) {
-		if (o.write || o.all || o.udp || o.tcp || o.listening || o.info)
-			return ctl_usage_error("options -w, -a, -u, -t, -l, -i are not for %s",
-					       argv[optind]);
-		if (!o.socket_path || !*o.socket_path)
-			o.socket_path = getenv(NS_IPC_SOCKET_ENV);
-		if (!o.socket_path || !*o.socket_path)
-			o.socket_path = NS_IPC_DEFAULT_SOCKET;
-		if (argv[optind][0] == 'l')
-			ret = ctl_run_link(argc - optind - 1, argv + optind + 1, &o);
-		else
-			ret = ctl_run_qdisc(argc - optind - 1, argv + optind + 1, &o);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			ctl_err("cannot write output: %s", strerror(errno));
-			ret = EXIT_FAIL;
-		}
-		return ret;
-	}
-	if (!strcmp(argv[optind], "route") || !strcmp(argv[optind], "r") ||
-	    !strcmp(argv[optind], "addr") || !strcmp(argv[optind], "address") ||
-	    !strcmp(argv[optind], "a")) {
-		if (o.write || o.all)
-			return ctl_usage_error("options -w and -a are not for %s", argv[optind]);
-		if (!o.socket_path || !*o.socket_path)
-			o.socket_path = getenv(NS_IPC_SOCKET_ENV);
-		if (!o.socket_path || !*o.socket_path)
-			o.socket_path = NS_IPC_DEFAULT_SOCKET;
-		if (argv[optind][0] == 'r')
-			ret = ctl_run_route(argc - optind - 1, argv + optind + 1, &o);
-		else
-			ret = ctl_run_addr(argc - optind - 1, argv + optind + 1, &o);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			ctl_err("cannot write output: %s", strerror(errno));
-			ret = EXIT_FAIL;
-		}
-		return ret;
+		ctl_default_socket(&o);
+		return ctl_finish(sub->run(argc - optind - 1, argv + optind + 1, &o));
 	}
 	if (!strcmp(argv[optind], "sysctl")) {
 		obj = NULL;
@@ -1798,18 +1800,10 @@ int main(int argc, char **argv)
 			return ctl_usage_error("unknown object '%s'", argv[optind]);
 	}
 
-	if (!o.socket_path || !*o.socket_path)
-		o.socket_path = getenv(NS_IPC_SOCKET_ENV);
-	if (!o.socket_path || !*o.socket_path)
-		o.socket_path = NS_IPC_DEFAULT_SOCKET;
-
+	ctl_default_socket(&o);
 	if (obj)
 		ret = ctl_run(obj, &o);
 	else
 		ret = ctl_run_sysctl(optind + 1 < argc ? argv[optind + 1] : NULL, &o);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		ctl_err("cannot write output: %s", strerror(errno));
-		ret = EXIT_FAIL;
-	}
-	return ret;
+	return ctl_finish(ret);
 }

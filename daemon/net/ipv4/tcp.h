@@ -418,6 +418,9 @@ void tcp_unhash(struct tcp_sock *tp);                  /* takes the lookup lock 
 void tcp_unhash_locked(struct tcp_sock *tp, bool port);  /* lookup lock held for writing */
 void tcp_listen_hash(struct tcp_sock *tp);             /* lookup lock held for writing */
 void tcp_v4_send_reset(struct sock *sk, struct sk_buff *skb);
+struct iphdr;
+int tcp_v4_build_reset(const struct sk_buff *skb, const struct iphdr *iph,
+		       const struct tcphdr_ns *th, uint32_t end_seq);
 uint32_t secure_tcp_seq(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport);
 void tcp_v4_init(void);
 bool tcp_child_to_accept_queue(struct tcp_sock *tp, bool was_syn_recv);

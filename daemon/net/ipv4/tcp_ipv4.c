@@ -405,26 +405,26 @@ int tcp_v4_connect(struct sock *sk, const struct sockaddr *uaddr, socklen_t len)
 /* ---- RST for segments nobody owns ---- */
 
 /*
- * tcp_v4_send_reset (RFC 9293 §3.10.7.1): never in answer to a RST; if the
- * segment had an ACK, seq = its ack; otherwise seq 0 and ack = its end.
+ * The RST answering segment @th of @iph in @skb (RFC 9293 §3.10.7.1):
+ * never in answer to a RST; if the segment had an ACK, seq = its ack;
+ * otherwise seq 0 and ack = @end_seq, its end.  Shared by
+ * tcp_v4_send_reset and netfilter's REJECT --reject-with tcp-reset
+ * (nf_send_reset), which counts no TCP MIB.  0 if it was sent.
  */
-void tcp_v4_send_reset(struct sock *sk, struct sk_buff *skb)
+int tcp_v4_build_reset(const struct sk_buff *skb, const struct iphdr *iph,
+		       const struct tcphdr_ns *th, uint32_t end_seq)
 {
-	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
-	const struct tcphdr_ns *th = (const struct tcphdr_ns *)skb_transport_header(skb);
-	const struct tcp_skb_cb *cb = TCP_SKB_CB(skb);
 	struct tcphdr_ns *rth;
 	struct sk_buff *nskb;
 	uint32_t sum;
 
-	(void)sk;
 	if (th->flags & TCPHDR_RST)
-		return;
+		return -EINVAL;
 	if (skb->pkt_type != PACKET_HOST)
-		return;
+		return -EINVAL;
 	nskb = alloc_skb(NS_MAX_HEADER + sizeof(*rth));
 	if (!nskb)
-		return;
+		return -ENOMEM;
 	skb_reserve(nskb, NS_MAX_HEADER);
 	rth = skb_put(nskb, sizeof(*rth));
 	memset(rth, 0, sizeof(*rth));
@@ -435,7 +435,7 @@ void tcp_v4_send_reset(struct sock *sk, struct sk_buff *skb)
 		rth->seq = th->ack_seq;
 		rth->flags = TCPHDR_RST;
 	} else {
-		rth->ack_seq = htonl(cb->end_seq);
+		rth->ack_seq = htonl(end_seq);
 		rth->flags = TCPHDR_RST | TCPHDR_ACK;
 	}
 	sum = csum_partial(rth, sizeof(*rth), 0);
@@ -443,10 +443,20 @@ void tcp_v4_send_reset(struct sock *sk, struct sk_buff *skb)
 						  IPPROTO_TCP, sum));
 	skb_reset_transport_header(nskb);
 	skb_trace_continue(nskb, skb, NS_TRACE_TCP_SEND_RESET);
-	TCP_INC_STATS(OUTSEGS);
-	TCP_INC_STATS(OUTRSTS);
 	IPCB(nskb)->flags = IPSKB_DF;
 	(void)ip_build_and_send_pkt(nskb, iph->daddr, iph->saddr, IPPROTO_TCP, 0, 0);
+	return 0;
+}
+
+void tcp_v4_send_reset(struct sock *sk, struct sk_buff *skb)
+{
+	(void)sk;
+	if (tcp_v4_build_reset(skb, (const struct iphdr *)skb_network_header(skb),
+			       (const struct tcphdr_ns *)skb_transport_header(skb),
+			       TCP_SKB_CB(skb)->end_seq) == 0) {
+		TCP_INC_STATS(OUTSEGS);
+		TCP_INC_STATS(OUTRSTS);
+	}
 }
 
 /* ---- SYN cookies (RFC 4987 §3.6) ---- */

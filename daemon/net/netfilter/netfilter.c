@@ -21,6 +21,7 @@
 #include "core/skb.h"
 #include "net/ipv4/icmp.h"
 #include "net/ipv4/ip.h"
+#include "net/ipv4/tcp.h"
 #include "net/netfilter/netfilter.h"
 #include "net/wire/icmp.h"
 #include "net/wire/ip.h"
@@ -43,10 +44,7 @@ static void nf_send_reset(const struct sk_buff *skb)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb_network_header(skb);
 	const struct tcphdr_ns *th;
-	struct tcphdr_ns *rth;
-	struct sk_buff *nskb;
 	uint32_t avail, ihl, thl, seglen;
-	uint32_t sum;
 
 	avail = (uint32_t)(skb_tail_pointer(skb) - (const unsigned char *)iph);
 	ihl = iph_ihl(iph) * 4u;
@@ -54,34 +52,11 @@ static void nf_send_reset(const struct sk_buff *skb)
 		return;
 	th = (const struct tcphdr_ns *)((const unsigned char *)iph + ihl);
 	thl = tcp_hdrlen_of(th);
-	if ((th->flags & TCPHDR_RST) || thl < sizeof(*th) || ntohs(iph->tot_len) < ihl + thl)
+	if (thl < sizeof(*th) || ntohs(iph->tot_len) < ihl + thl)
 		return;
-	if (skb->pkt_type != PACKET_HOST)
-		return;
-	nskb = alloc_skb(NS_MAX_HEADER + sizeof(*rth));
-	if (!nskb)
-		return;
-	skb_reserve(nskb, NS_MAX_HEADER);
-	rth = skb_put(nskb, sizeof(*rth));
-	memset(rth, 0, sizeof(*rth));
-	rth->source = th->dest;
-	rth->dest = th->source;
-	rth->doff_res = (sizeof(*rth) / 4) << 4;
-	if (th->flags & TCPHDR_ACK) {
-		rth->seq = th->ack_seq;
-		rth->flags = TCPHDR_RST;
-	} else {
-		seglen = ntohs(iph->tot_len) - ihl - thl;
-		seglen += !!(th->flags & TCPHDR_SYN) + !!(th->flags & TCPHDR_FIN);
-		rth->ack_seq = htonl(ntohl(th->seq) + seglen);
-		rth->flags = TCPHDR_RST | TCPHDR_ACK;
-	}
-	sum = csum_partial(rth, sizeof(*rth), 0);
-	rth->check = csum_fold(csum_tcpudp_nofold(iph->daddr, iph->saddr, sizeof(*rth),
-						  IPPROTO_TCP_NS, sum));
-	skb_reset_transport_header(nskb);
-	IPCB(nskb)->flags = IPSKB_DF;
-	(void)ip_build_and_send_pkt(nskb, iph->daddr, iph->saddr, IPPROTO_TCP_NS, 0, 0);
+	seglen = ntohs(iph->tot_len) - ihl - thl;
+	seglen += !!(th->flags & TCPHDR_SYN) + !!(th->flags & TCPHDR_FIN);
+	(void)tcp_v4_build_reset(skb, iph, th, ntohl(th->seq) + seglen);
 }
 
 static void nf_reject(const struct nf_rule *r, struct sk_buff *skb)
