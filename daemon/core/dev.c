@@ -216,27 +216,28 @@ uint32_t skb_get_hash(struct sk_buff *skb)
 #define RPS_CPU_MASK 63u
 static _Atomic uint32_t rps_sock_flow_table[RPS_SOCK_FLOW_MAX];
 
-static uint32_t rps_sock_flow_mask(void)
-{
-	uint64_t n = (uint64_t)sysctl_read(&sysctl_rps_sock_flow_entries);
+bool rps_needed;
 
-	if (n == 0)
-		return 0;
-	while (n & (n - 1))
-		n &= n - 1;
-	return (uint32_t)n - 1;
+/* Table index mask: the entries rounded down to a power of two, minus 1. */
+static uint32_t rps_sock_flow_mask(uint64_t n)
+{
+	return n ? (uint32_t)((1ull << (63 - __builtin_clzll(n))) - 1) : 0;
 }
 
 void rps_record_sock_flow(uint32_t hash)
 {
 	int cpu = smp_processor_id();
-	uint32_t mask = rps_sock_flow_mask(), val;
+	uint64_t n;
+	uint32_t val;
 	_Atomic uint32_t *e;
 
-	if (cpu < 0 || !sysctl_read(&sysctl_rps_sock_flow_entries))
+	if (!rps_needed || cpu < 0)
+		return;
+	n = (uint64_t)sysctl_read(&sysctl_rps_sock_flow_entries);
+	if (!n)
 		return;
 	val = (hash & ~RPS_CPU_MASK) | (uint32_t)cpu;
-	e = &rps_sock_flow_table[hash & mask];
+	e = &rps_sock_flow_table[hash & rps_sock_flow_mask(n)];
 	if (atomic_load_explicit(e, memory_order_relaxed) != val)
 		atomic_store_explicit(e, val, memory_order_relaxed);
 }
@@ -244,12 +245,13 @@ void rps_record_sock_flow(uint32_t hash)
 /* The worker RFS recorded for @hash, or -1. */
 static int rps_sock_flow_cpu(uint32_t hash)
 {
-	uint32_t mask, e;
+	uint64_t n = (uint64_t)sysctl_read(&sysctl_rps_sock_flow_entries);
+	uint32_t e;
 
-	if (!sysctl_read(&sysctl_rps_sock_flow_entries))
+	if (!n)
 		return -1;
-	mask = rps_sock_flow_mask();
-	e = atomic_load_explicit(&rps_sock_flow_table[hash & mask], memory_order_relaxed);
+	e = atomic_load_explicit(&rps_sock_flow_table[hash & rps_sock_flow_mask(n)],
+				 memory_order_relaxed);
 	if (e == 0 || ((e ^ hash) & ~RPS_CPU_MASK))
 		return -1;
 	return (int)(e & RPS_CPU_MASK) < nr_workers ? (int)(e & RPS_CPU_MASK) : -1;

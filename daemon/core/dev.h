@@ -96,9 +96,17 @@ uint32_t flow_hash_v4(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t d
  * the flow with hash @hash belongs to the calling worker, so that RPS
  * steers its next frames here instead of by the hash alone.  A socket's
  * owner calls it for the frames it processes; one relaxed load, a store
- * only when the entry changes.  No-op with net.core.rps_sock_flow_entries
- * = 0 or on a thread that is no worker.
+ * only when the entry changes.  No-op without RPS on any queue
+ * (rps_needed), with net.core.rps_sock_flow_entries = 0 or on a thread
+ * that is no worker.
  */
 void rps_record_sock_flow(uint32_t hash);
+
+/*
+ * Some receive queue steers with RPS (the kernel's rps_needed static key):
+ * set by drivers while they set up, before workers run.  Without it RFS
+ * records nothing.
+ */
+extern bool rps_needed;
 
 #endif

@@ -412,6 +412,8 @@ struct net_device *tap_create(const struct tap_params *p, char *err, size_t errl
 		netif_napi_add(dev, q, tap_napi_poll, weight, cpu);
 		netif_set_xps_queue(dev, q, cpu);
 		rxq->rps_mask = p->rps_mask;
+		if (p->rps_mask)
+			rps_needed = true;
 		snprintf(name, sizeof(name), "%s-rx-%u", p->name, q);
 		rc = request_irq(&rxq->irq, cpu, tp->fds[q], tap_irq_handler, rxq, name);
 		if (rc == 0) {

@@ -211,14 +211,15 @@ static int ip_rcv_finish(struct sk_buff *skb)
  */
 int ip_rcv(struct sk_buff *skb, struct net_device *dev, const struct packet_type *pt)
 {
+	struct softnet_data *sd = this_softnet();
 	const struct iphdr *iph;
 	unsigned int ihl, len;
 	enum skb_drop_reason reason;
 
 	(void)pt;
 	skb_trace(skb, NS_TRACE_IP_RCV, 0);
-	if (this_softnet())
-		ns_counter_inc(&this_softnet()->ip_rcv);
+	if (sd)
+		ns_counter_inc(&sd->ip_rcv);
 	if (skb->pkt_type == PACKET_OTHERHOST) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_OTHERHOST);
 		return -1;
