@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -863,6 +865,88 @@ int ctl_parse_u32(const char *w, uint32_t max, uint32_t *v)
 		return -1;
 	*v = (uint32_t)n;
 	return 0;
+}
+
+volatile sig_atomic_t ctl_interrupted;
+
+static void ctl_on_interrupt(int sig)
+{
+	(void)sig;
+	ctl_interrupted = 1;
+}
+
+void ctl_catch_interrupt(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ctl_on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int ctl_read_record(int fd, void *buf, size_t n, bool stop_on_signal, int end_wait_ms,
+		    bool *timed_out)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+		int r = poll(&p, 1, stop_on_signal ? 200 : end_wait_ms);
+
+		if (r < 0 && errno == EINTR)
+			r = 0;
+		if (r == 0) {
+			if (stop_on_signal && !ctl_interrupted)
+				continue;
+			if (!stop_on_signal) {
+				if (timed_out)
+					*timed_out = true;
+				return -1;
+			}
+			if (got == 0)
+				return -1;      /* interrupted between records */
+			continue;               /* finish this record first */
+		}
+		k = read(fd, (uint8_t *)buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			return got ? -1 : 0;
+		got += (size_t)k;
+	}
+	return 1;
+}
+
+Netstack__Reply *ctl_call_stream(const struct ctl_opts *o, const Netstack__Request *req,
+				 int body_case, const char *what, int *fd)
+{
+	Netstack__Reply *reply;
+	int cfd = ctl_open(o);
+
+	*fd = -1;
+	if (cfd < 0)
+		return NULL;
+	reply = ctl_call_fd(cfd, req, fd);
+	close(cfd);
+	if (!reply)
+		return NULL;
+	if (ctl_reply_failed(reply))
+		goto fail;
+	if ((int)reply->body_case != body_case || *fd < 0) {
+		ctl_err("unexpected answer to %s from netstackd", what);
+		goto fail;
+	}
+	return reply;
+fail:
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	netstack__reply__free_unpacked(reply, NULL);
+	return NULL;
 }
 
 int ctl_usage_error(const char *fmt, ...)

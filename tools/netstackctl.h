@@ -6,6 +6,7 @@
 #ifndef NS_TOOLS_NETSTACKCTL_H
 #define NS_TOOLS_NETSTACKCTL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,5 +66,26 @@ int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o);
 
 /* A decimal number 0..@max (no sign, nothing after it).  0 or -1. */
 int ctl_parse_u32(const char *w, uint32_t max, uint32_t *v);
+
+/* Set by SIGINT/SIGTERM once ctl_catch_interrupt() ran (capture, trace). */
+extern volatile sig_atomic_t ctl_interrupted;
+void ctl_catch_interrupt(void);
+
+/*
+ * Read exactly @n bytes of a record stream.  With @stop_on_signal, wait
+ * until data or ctl_interrupted (finishing a record already begun);
+ * otherwise wait at most @end_wait_ms, then set *@timed_out.  1, 0 at end
+ * of file, -1 on error, timeout or interruption.
+ */
+int ctl_read_record(int fd, void *buf, size_t n, bool stop_on_signal, int end_wait_ms,
+		    bool *timed_out);
+
+/*
+ * Send @req on a new connection and expect a reply of @body_case with a
+ * stream descriptor (capture, trace): the reply, *@fd set; or NULL after
+ * saying why (errors of netstackd, an unexpected answer to @what).
+ */
+Netstack__Reply *ctl_call_stream(const struct ctl_opts *o, const Netstack__Request *req,
+				 int body_case, const char *what, int *fd);
 
 #endif

@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,49 +26,6 @@
 #include "tools/netstackctl.h"
 
 #define CAP_END_WAIT_MS 5000
-
-static volatile sig_atomic_t cap_interrupted;
-
-static void cap_on_signal(int sig)
-{
-	(void)sig;
-	cap_interrupted = 1;
-}
-
-/* Read exactly @n bytes; 1, 0 at end of file, -1 on error or interruption. */
-static int cap_read_full(int fd, void *buf, size_t n, bool stop_on_signal, bool *timed_out)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t k;
-		int r = poll(&p, 1, stop_on_signal ? 200 : CAP_END_WAIT_MS);
-
-		if (r < 0 && errno == EINTR)
-			r = 0;
-		if (r == 0) {
-			if (stop_on_signal && !cap_interrupted)
-				continue;
-			if (!stop_on_signal) {
-				*timed_out = true;
-				return -1;
-			}
-			if (got == 0)
-				return -1;      /* interrupted between records */
-			continue;               /* finish this record first */
-		}
-		k = read(fd, (uint8_t *)buf + got, n - got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		if (k == 0)
-			return got ? -1 : 0;
-		got += (size_t)k;
-	}
-	return 1;
-}
 
 /* The pcap file header (classic format, nanosecond timestamps). */
 static int cap_write_header(FILE *f, uint32_t snaplen)
@@ -189,8 +145,7 @@ int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o)
 	bool have_end = false, shut = false, timed_out = false;
 	FILE *out = NULL;
 	uint8_t *data = NULL;
-	struct sigaction sa;
-	int i, fd = -1, cfd, ret = EXIT_FAIL;
+	int i, fd = -1, ret = EXIT_FAIL;
 
 	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -222,22 +177,12 @@ int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o)
 	creq.n_filter = (size_t)(argc - i);
 	creq.filter = argv + i;
 
-	cfd = ctl_open(o);
-	if (cfd < 0)
-		return EXIT_FAIL;
 	req.seq = 2;
 	req.body_case = NETSTACK__REQUEST__BODY_CAPTURE;
 	req.capture = &creq;
-	reply = ctl_call_fd(cfd, &req, &fd);
-	close(cfd);
+	reply = ctl_call_stream(o, &req, NETSTACK__REPLY__BODY_CAPTURE, "capture", &fd);
 	if (!reply)
 		return EXIT_FAIL;
-	if (ctl_reply_failed(reply))
-		goto out_reply;
-	if (reply->body_case != NETSTACK__REPLY__BODY_CAPTURE || !reply->capture || fd < 0) {
-		ctl_err("unexpected answer to capture from netstackd");
-		goto out_reply;
-	}
 	snaplen = reply->capture->snaplen;
 	data = malloc(65536 + 8);
 	if (!data) {
@@ -256,10 +201,7 @@ int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o)
 		}
 		fflush(out);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = cap_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ctl_catch_interrupt();
 	fprintf(stderr, PROG ": capturing on %s, link-type EN10MB (Ethernet), snapshot length %u bytes\n",
 		creq.dev && *creq.dev ? creq.dev : "every device", snaplen);
 
@@ -267,13 +209,13 @@ int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o)
 		struct ns_capture_rec rec;
 		int r;
 
-		if (!shut && (cap_interrupted || (count && seen >= count))) {
+		if (!shut && (ctl_interrupted || (count && seen >= count))) {
 			/* Tell netstackd to stop; its end record follows what it holds. */
 			shutdown(fd, SHUT_WR);
 			shut = true;
 		}
-		r = cap_read_full(fd, &rec, sizeof(rec), !shut, &timed_out);
-		if (r < 0 && !shut && cap_interrupted)
+		r = ctl_read_record(fd, &rec, sizeof(rec), !shut, CAP_END_WAIT_MS, &timed_out);
+		if (r < 0 && !shut && ctl_interrupted)
 			continue;
 		if (r <= 0)
 			break;
@@ -281,7 +223,8 @@ int ctl_run_capture(int argc, char **argv, const struct ctl_opts *o)
 			ctl_err("corrupt capture stream (record of %u bytes)", rec.caplen);
 			break;
 		}
-		if (cap_read_full(fd, data, NS_CAPTURE_ALIGN(rec.caplen), false, &timed_out) <= 0)
+		if (ctl_read_record(fd, data, NS_CAPTURE_ALIGN(rec.caplen), false, CAP_END_WAIT_MS,
+				    &timed_out) <= 0)
 			break;
 		if (rec.type == NS_CAPTURE_END) {
 			if (rec.caplen == sizeof(end)) {

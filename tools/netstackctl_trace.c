@@ -32,48 +32,9 @@ static const char *const stage_names[] = {
 #undef NS_TRACE_NAME
 };
 
-static volatile sig_atomic_t trace_interrupted;
-
-static void trace_on_signal(int sig)
-{
-	(void)sig;
-	trace_interrupted = 1;
-}
-
 static const char *stage_name(unsigned int id)
 {
 	return id < NS_TRACE_NSTAGE_IDS ? stage_names[id] : "?";
-}
-
-/* Read one whole record: 1, 0 at end of file, -1 on error, timeout or interruption. */
-static int trace_read_rec(int fd, void *buf, size_t n, bool stop_on_signal)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t k;
-		int r = poll(&p, 1, stop_on_signal ? 200 : TRACE_END_WAIT_MS);
-
-		if (r < 0 && errno == EINTR)
-			r = 0;
-		if (r == 0) {
-			if (stop_on_signal && !trace_interrupted)
-				continue;
-			if (stop_on_signal && got)
-				continue;       /* finish this record first */
-			return -1;
-		}
-		k = read(fd, (uint8_t *)buf + got, n - got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		if (k == 0)
-			return got ? -1 : 0;
-		got += (size_t)k;
-	}
-	return 1;
 }
 
 static const char *proto_name(uint8_t p)
@@ -276,9 +237,8 @@ int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o)
 	struct ns_trace_end end = { 0 };
 	struct json_object *jtraces = NULL;
 	bool json = o->json, have_end = false, shut = false;
-	struct sigaction sa;
 	uint64_t seen = 0;
-	int i, fd = -1, cfd, ret = EXIT_FAIL;
+	int i, fd = -1, ret = EXIT_FAIL;
 
 	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -306,22 +266,12 @@ int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o)
 	treq.n_filter = (size_t)(argc - i);
 	treq.filter = argv + i;
 
-	cfd = ctl_open(o);
-	if (cfd < 0)
-		return EXIT_FAIL;
 	req.seq = 2;
 	req.body_case = NETSTACK__REQUEST__BODY_TRACE;
 	req.trace = &treq;
-	reply = ctl_call_fd(cfd, &req, &fd);
-	close(cfd);
+	reply = ctl_call_stream(o, &req, NETSTACK__REPLY__BODY_TRACE, "trace", &fd);
 	if (!reply)
 		return EXIT_FAIL;
-	if (ctl_reply_failed(reply))
-		goto out_reply;
-	if (reply->body_case != NETSTACK__REPLY__BODY_TRACE || !reply->trace || fd < 0) {
-		ctl_err("unexpected answer to trace from netstackd");
-		goto out_reply;
-	}
 	rec = malloc(sizeof(*rec));
 	if (!rec) {
 		ctl_err("out of memory");
@@ -329,10 +279,7 @@ int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o)
 	}
 	if (json)
 		jtraces = json_object_new_array();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = trace_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ctl_catch_interrupt();
 	fprintf(stderr, PROG ": tracing %u packet%s on %s\n", reply->trace->count,
 		reply->trace->count == 1 ? "" : "s",
 		treq.dev && *treq.dev ? treq.dev : "every device");
@@ -340,13 +287,13 @@ int ctl_run_trace(int argc, char **argv, const struct ctl_opts *o)
 	for (;;) {
 		int r;
 
-		if (!shut && trace_interrupted) {
+		if (!shut && ctl_interrupted) {
 			/* Tell netstackd to stop; its end record follows what it holds. */
 			shutdown(fd, SHUT_WR);
 			shut = true;
 		}
-		r = trace_read_rec(fd, rec, sizeof(*rec), !shut);
-		if (r < 0 && !shut && trace_interrupted)
+		r = ctl_read_record(fd, rec, sizeof(*rec), !shut, TRACE_END_WAIT_MS, NULL);
+		if (r < 0 && !shut && ctl_interrupted)
 			continue;
 		if (r <= 0)
 			break;

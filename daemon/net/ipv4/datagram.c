@@ -18,7 +18,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -160,12 +159,6 @@ void dgram_tx_error(struct sock *sk, int err)
 		sock_set_error(sk, -err);
 }
 
-/* Ring the doorbell ourselves: the worker comes back after other work. */
-static void dgram_tx_rearm(struct sock *sk)
-{
-	sock_bells_ring(sk);
-}
-
 void dgram_tx_ready(struct sock *sk, const struct dgram_proto *proto)
 {
 	struct ns_sock_shm *shm = sk->shm;
@@ -211,8 +204,9 @@ void dgram_tx_ready(struct sock *sk, const struct dgram_proto *proto)
 			sock_wake(sk, NS_WAIT_TX);
 		}
 		if (!budget) {
-			/* need_kick stays 0: our own doorbell brings us back. */
-			dgram_tx_rearm(sk);
+			/* need_kick stays 0: ringing our own doorbell brings us
+			 * back after the worker's other work. */
+			sock_bells_ring(sk);
 			return;
 		}
 		/* An RMW, paired with the client's RMW read (see sock_wake). */
