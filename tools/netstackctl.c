@@ -716,7 +716,7 @@ static const struct ctl_object ctl_objects[] = {
 	  "dropped packets counted by reason, most frequent first",
 	  ctl_print_drops, ctl_json_drops },
 	{ "ss", NETSTACK__SHOW_WHAT__SHOW_SOCKETS,
-	  "sockets, like ss(8): udp, icmp, raw; queues, addresses, processes",
+	  "sockets, like ss(8): tcp, udp, icmp, raw; queues, addresses, processes",
 	  ctl_print_ss, ctl_json_ss },
 	{ "clients", NETSTACK__SHOW_WHAT__SHOW_CLIENTS,
 	  "client processes: sockets held, shared memory used",
