@@ -35,6 +35,8 @@ struct bell_line {
 	int fd;
 	int cpu;
 	bool dead;                      /* owner: freed, ignore late events */
+	uint32_t nsum_used;             /* owner: summary words that ever held a
+					 * socket of this worker (the scan's end) */
 };
 
 struct sock_bells {
@@ -65,7 +67,8 @@ static void bell_irq_handler(void *arg)
 	(void)eventfd_read(l->fd, &v);
 	/* From here on a new mark writes the eventfd again (shm.h). */
 	atomic_exchange_explicit(&l->shm->rung, 0, memory_order_seq_cst);
-	for (uint32_t i = 0; i < nsum; i++) {
+	/* Summary words above the highest socket ever bound here match nothing. */
+	for (uint32_t i = 0; i < l->nsum_used; i++) {
 		uint64_t s;
 
 		if (!atomic_load_explicit(&sum[i], memory_order_relaxed))
@@ -234,6 +237,10 @@ void sock_bells_bind(struct sock_bells *b, uint32_t slot, struct sock *sk)
 	e = &b->table[slot];
 	e->sk = sk;
 	atomic_store_explicit(&e->owner, sk->owner_cpu + 1, memory_order_release);
+	/* Bits above the highest socket ever bound here match nothing: not scanned. */
+	if (sk->owner_cpu >= 0 && (unsigned int)sk->owner_cpu < b->nr &&
+	    slot / (64 * 64) + 1 > b->line[sk->owner_cpu].nsum_used)
+		b->line[sk->owner_cpu].nsum_used = slot / (64 * 64) + 1;
 }
 
 void sock_bells_unbind(struct sock_bells *b, uint32_t slot, struct sock *sk)
